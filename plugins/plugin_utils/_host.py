@@ -1,0 +1,218 @@
+# Copyright (c) wcow.buildkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one way our action plugins reach a host (internal).
+
+Windows hosts: every call ships `bootstrap.ps1` as the (short, encoded) command
+and sends the steps to run on stdin as one JSON line: each step is a script
+from `scripts/` plus its parameters.  Parameters are data, never spliced into
+script text, and large ones never touch the command line (WinRM caps it).  One
+call is one round trip however many steps it carries.
+
+POSIX hosts (buildx clients on Linux/macOS): argv lists, quoted here.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import json
+import pathlib
+import typing as t
+
+from ansible.errors import AnsibleError
+from ansible.utils.display import Display
+
+from ._quote import join_posix, join_win32
+
+display = Display()
+
+SCRIPT_DIR = pathlib.Path(__file__).resolve().parent / "scripts"
+MASK = "********"
+_POWERSHELL = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand"
+
+
+@functools.lru_cache(maxsize=None)
+def script_text(name: str) -> str:
+    """The text of a shipped host script, by name (without `.ps1`)."""
+    path = SCRIPT_DIR / f"{name}.ps1"
+    if not path.is_file():
+        raise AnsibleError(f"internal error: host script '{name}.ps1' is not shipped in {SCRIPT_DIR}")
+    return path.read_text(encoding="utf-8")
+
+
+def encode_command(script: str) -> str:
+    """A PowerShell command line that runs `script` (as -EncodedCommand, UTF-16LE)."""
+    lines = [line.strip() for line in script.splitlines() if line.strip() and not line.strip().startswith("#")]
+    encoded = base64.b64encode("\n".join(lines).encode("utf-16-le")).decode("ascii")
+    return f"{_POWERSHELL} {encoded}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One host script to run, with its parameters and the names of secret ones."""
+
+    script: str
+    params: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+    def payload(self) -> dict[str, t.Any]:
+        return {"name": self.script, "script": script_text(self.script), "params": self.params}
+
+    def masked_params(self) -> dict[str, t.Any]:
+        return {k: (MASK if k in self.secrets and v else v) for k, v in self.params.items()}
+
+    def secret_values(self) -> list[str]:
+        return [str(self.params[k]) for k in self.secrets if self.params.get(k)]
+
+
+class HostError(AnsibleError):
+    """A script or command failed on the host; carries what a user needs to debug it."""
+
+    def __init__(self, msg: str, *, host: str, command: str, rc: int | None = None,
+                 stdout: str = "", stderr: str = "", secrets: t.Sequence[str] = ()):
+        self.host = host
+        self.command = _mask(command, secrets)
+        self.rc = rc
+        self.stdout = _mask(stdout, secrets)
+        self.stderr = _mask(stderr, secrets)
+        msg = _mask(msg, secrets)
+        detail = f"{msg} (host {host}, {self.command}, rc={rc})"
+        if self.stderr.strip():
+            detail += f": {self.stderr.strip()}"
+        super().__init__(detail)
+        self.short_msg = msg
+
+    def to_result(self) -> dict[str, t.Any]:
+        """Fields for a failed task result."""
+        return {
+            "failed": True,
+            "msg": self.message,
+            "cmd": self.command,
+            "rc": self.rc,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+        }
+
+
+def _mask(text: str, secrets: t.Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def _parse_answer(stdout: str) -> dict[str, t.Any] | None:
+    """The single JSON object a script answers; tolerate banner lines before it."""
+    text = stdout.strip()
+    candidates = [text] + [line for line in reversed(text.splitlines()) if line.startswith("{")]
+    for candidate in candidates:
+        try:
+            answer = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(answer, dict):
+            return answer
+    return None
+
+
+class WindowsHost:
+    """Runs shipped PowerShell scripts on a Windows host through the task's connection."""
+
+    def __init__(self, connection: t.Any, host: str, caller: str):
+        self._connection = connection
+        self.host = host
+        self.caller = caller
+
+    def run_one(self, script: str, params: dict[str, t.Any] | None = None,
+                secrets: tuple[str, ...] = ()) -> dict[str, t.Any]:
+        """Run one script; return its JSON answer."""
+        return self.run([Step(script, params or {}, secrets)])[0]
+
+    def run(self, steps: t.Sequence[Step]) -> list[dict[str, t.Any]]:
+        """Run steps in order in one round trip; return each step's answer.
+
+        Stops at the first failing step and raises HostError naming it.
+        """
+        secrets = [value for step in steps for value in step.secret_values()]
+        names = ", ".join(step.script for step in steps)
+        command = f"scripts [{names}]"
+        display.vvv(
+            f"wcow.buildkit: {self.caller} runs {json.dumps([[s.script, s.masked_params()] for s in steps])}",
+            host=self.host,
+        )
+        payload = json.dumps({"caller": self.caller, "steps": [step.payload() for step in steps]})
+        rc, stdout, stderr = self._connection.exec_command(
+            encode_command(script_text("bootstrap")), in_data=payload.encode("utf-8") + b"\n", sudoable=False
+        )
+        stdout, stderr = _text(stdout), _text(stderr)
+        answer = _parse_answer(stdout)
+        if answer is None:
+            raise HostError(
+                "the host did not answer with a JSON object", host=self.host, command=command,
+                rc=rc, stdout=stdout, stderr=stderr, secrets=secrets,
+            )
+        if answer.get("failed") or rc != 0:
+            step = answer.get("step") or names
+            msg = answer.get("msg") or "the script failed"
+            raise HostError(
+                f"{step}.ps1 failed: {msg}", host=self.host, command=f"script {step}",
+                rc=rc, stdout=stdout, stderr=stderr or answer.get("error", ""), secrets=secrets,
+            )
+        results = answer.get("steps") or []
+        if len(results) != len(steps):
+            raise HostError(
+                f"expected {len(steps)} step answers, got {len(results)}", host=self.host,
+                command=command, rc=rc, stdout=stdout, stderr=stderr, secrets=secrets,
+            )
+        return [item.get("result") if isinstance(item.get("result"), dict) else {"value": item.get("result")}
+                for item in results]
+
+    def run_command(self, argv: t.Sequence[str], secrets: t.Sequence[str] = ()) -> dict[str, t.Any]:
+        """Run a native program by argv (absolute path first); returns rc, stdout, stderr."""
+        params = {"FilePath": str(argv[0]), "Arguments": join_win32([str(a) for a in argv[1:]])}
+        result = self.run([Step("run_command", params)])[0]
+        return {key: _mask(result.get(key) or "", secrets) if key != "rc" else result.get("rc")
+                for key in ("rc", "stdout", "stderr")}
+
+    def put_file(self, local_path: str, remote_path: str) -> None:
+        """Copy a controller file to the host (one round trip)."""
+        display.vvv(f"wcow.buildkit: {self.caller} puts {local_path} -> {remote_path}", host=self.host)
+        self._connection.put_file(local_path, remote_path)
+
+
+class PosixHost:
+    """Runs argv commands on a POSIX host (a buildx client) through the action's shell."""
+
+    def __init__(self, action: t.Any, host: str):
+        self._action = action
+        self.host = host
+
+    def run(self, argv: t.Sequence[str], *, stdin: str | None = None,
+            env: dict[str, str] | None = None, secrets: t.Sequence[str] = (),
+            check: bool = True) -> dict[str, t.Any]:
+        """Run argv; environment values travel in an `env` prefix, input on stdin."""
+        words = [str(a) for a in argv]
+        if env:
+            words = ["env"] + [f"{k}={v}" for k, v in sorted(env.items())] + ["--"] + words
+        command = join_posix(words)
+        display.vvv(f"wcow.buildkit: runs {_mask(command, secrets)}", host=self.host)
+        result = self._action._low_level_execute_command(
+            command, sudoable=False, in_data=stdin.encode("utf-8") if stdin is not None else None
+        )
+        rc = result.get("rc")
+        stdout, stderr = _text(result.get("stdout")), _text(result.get("stderr"))
+        if check and rc != 0:
+            raise HostError(
+                f"{words[0]} exited with {rc}", host=self.host, command=command,
+                rc=rc, stdout=stdout, stderr=stderr, secrets=secrets,
+            )
+        return {"rc": rc, "stdout": _mask(stdout, secrets), "stderr": _mask(stderr, secrets), "cmd": _mask(command, secrets)}

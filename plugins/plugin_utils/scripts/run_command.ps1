@@ -1,0 +1,22 @@
+# Runs one native program and answers its exit code and output.
+# The controller quotes Arguments for the Win32 command line; nothing here re-parses them.
+param(
+    [Parameter(Mandatory = $true)][string]$FilePath,
+    [string]$Arguments = ''
+)
+$info = [System.Diagnostics.ProcessStartInfo]::new()
+$info.FileName = $FilePath
+$info.Arguments = $Arguments
+$info.UseShellExecute = $false
+$info.RedirectStandardOutput = $true
+$info.RedirectStandardError = $true
+$info.CreateNoWindow = $true
+$process = [System.Diagnostics.Process]::Start($info)
+$stderrTask = $process.StandardError.ReadToEndAsync()
+$stdout = $process.StandardOutput.ReadToEnd()
+$process.WaitForExit()
+@{
+    rc = $process.ExitCode
+    stdout = $stdout
+    stderr = $stderrTask.Result
+}

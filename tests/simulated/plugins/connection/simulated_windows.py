@@ -1,0 +1,156 @@
+# Test double: never shipped (galaxy.yml build_ignore keeps tests/ out).
+"""Connection plugin for the simulated Windows host."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: simulated_windows
+short_description: A simulated Windows host for wcow.buildkit tests
+description:
+  - Behaves like the winrm connection (PowerShell shell, pipelined modules) but runs
+    nothing. Each command is routed to the simulated contract of the host script,
+    ansible.windows module or win_reboot command it carries.
+  - Host state lives in C(<state_dir>/<inventory_hostname>.json) between runs.
+options:
+  state_dir:
+    description: Folder of the state files.
+    default: .sim
+    vars:
+      - name: sim_state_dir
+    env:
+      - name: WCOW_SIM_STATE_DIR
+  build:
+    description: Windows build number (17763, 20348, 26100 server; 22631 Windows 11).
+    type: int
+    default: 20348
+    vars:
+      - name: sim_build
+  faults:
+    description:
+      - Faults to inject, by name.
+      - C(service_start_fails) list of C(service) or C(service@version) that stop right after start.
+      - C(drop_connection) names a host script; the connection drops when it is about to run.
+      - C(corrupt_download) bool; files the host downloads itself get wrong bytes.
+      - C(pending_reboot) bool; a new host starts with a reboot pending.
+    type: dict
+    default: {}
+    vars:
+      - name: sim_faults
+  latency_ms:
+    description: Milliseconds each round trip takes.
+    type: float
+    default: 0
+    vars:
+      - name: sim_latency_ms
+"""
+
+import json
+import os
+import sys
+import time
+import typing as t
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.plugins.connection import ConnectionBase
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from wcow_sim import dispatch  # noqa: E402
+from wcow_sim.ansible_windows import raw_command  # noqa: E402
+from wcow_sim.host import ConnectionDropped, Host  # noqa: E402
+from wcow_sim.state import StateStore  # noqa: E402
+
+
+class Connection(ConnectionBase):
+    """Routes WinRM-shaped traffic to the simulated host."""
+
+    transport = "simulated_windows"
+    module_implementation_preferences = (".ps1", ".exe", "")
+    allow_executable = False
+    has_pipelining = True
+    allow_extras = True
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self.always_pipeline_modules = True
+        self.has_native_async = False
+        self._shell_type = "powershell"
+        super().__init__(*args, **kwargs)
+
+    def _connect(self) -> "Connection":
+        self._connected = True
+        return self
+
+    def _open(self, caller: str, sent: int) -> t.Any:
+        store = StateStore(self.get_option("state_dir"), self._play_context.remote_addr)
+        faults = self.get_option("faults") or {}
+        initial = {"pending_reboot": bool(faults.get("pending_reboot"))}
+        latency = float(self.get_option("latency_ms") or 0)
+        if latency:
+            time.sleep(latency / 1000.0)
+        context = store.open(build=int(self.get_option("build")), initial=initial)
+        state = context.__enter__()
+        stats = state["stats"]
+        stats["round_trips"] += 1
+        stats["bytes_sent"] += sent
+        per = stats["by_module"].setdefault(caller, {"round_trips": 0, "bytes_sent": 0})
+        per["round_trips"] += 1
+        per["bytes_sent"] += sent
+        return context, Host(self._play_context.remote_addr, state, faults)
+
+    def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
+        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        in_data = in_data or b""
+        script = dispatch.decode_command(cmd)
+        module = dispatch.parse_module_payload(in_data)
+        payload = json.loads(in_data) if dispatch.is_bootstrap(script) else None
+        if payload is not None:
+            caller = payload.get("caller", "unknown")
+        elif module is not None:
+            caller = f"ansible.windows.{module[0]}"
+        else:
+            caller = "raw"
+        self._last_caller = caller
+        context, host = self._open(caller, len(cmd) + len(in_data))
+        try:
+            if payload is not None:
+                rc, answer = dispatch.run_steps(host, payload)
+                return rc, json.dumps(answer).encode(), b""
+            if module is not None:
+                rc, answer = dispatch.run_module(host, *module)
+                return rc, json.dumps(answer).encode(), b""
+            raw = raw_command(host, script)
+            if raw is None:
+                return 1, b"", f"simulated host: unrecognised command: {script[:200]}".encode()
+            return raw[0], raw[1].encode(), raw[2].encode()
+        except ConnectionDropped as exc:
+            raise AnsibleConnectionFailure(f"simulated host {host.name}: {exc}") from None
+        finally:
+            context.__exit__(None, None, None)
+
+    def put_file(self, in_path: str, out_path: str) -> None:
+        super().put_file(in_path, out_path)
+        with open(in_path, "rb") as source:
+            data = source.read()
+        # A transfer belongs to the module call that asked for it.
+        context, host = self._open(getattr(self, "_last_caller", "put_file"), len(data))
+        try:
+            host.write_file(out_path, data)
+            host.event("put_file", out_path)
+        finally:
+            context.__exit__(None, None, None)
+
+    def fetch_file(self, in_path: str, out_path: str) -> None:
+        super().fetch_file(in_path, out_path)
+        context, host = self._open("fetch_file", 0)
+        try:
+            data = host.read_bytes(in_path)
+        finally:
+            context.__exit__(None, None, None)
+        with open(out_path, "wb") as target:
+            target.write(data)
+
+    def reset(self) -> None:
+        self._connected = False
+
+    def close(self) -> None:
+        self._connected = False

@@ -1,0 +1,1 @@
+"""Contracts of the containerd host scripts and the simulated containerd.exe."""

@@ -1,0 +1,97 @@
+"""Turns what a connection plugin sends into simulated behaviour.
+
+Three kinds of traffic reach a Windows host from our plays:
+1. `bootstrap.ps1` with steps on stdin (our action plugins) -> SCRIPTS contracts;
+2. ansible's PowerShell module wrapper (ansible.windows modules) -> MODULES stand-ins;
+3. win_reboot's raw commands (boot time, shutdown.exe, the logon test) -> reboot().
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+import re
+import typing as t
+
+from . import ansible_windows, common  # noqa: F401  (registers contracts)
+from . import containerd  # noqa: F401
+from .host import ConnectionDropped, Host, ScriptFailure
+from .registry import MODULES, SCRIPTS
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+SHIPPED_SCRIPTS = REPO / "plugins" / "plugin_utils" / "scripts"
+_ENCODED = re.compile(r"-EncodedCommand\s+(?P<b64>[A-Za-z0-9+/=]+)")
+
+
+def decode_command(cmd: str) -> str:
+    """The PowerShell text inside `PowerShell ... -EncodedCommand <b64>` (the innermost one)."""
+    text = cmd
+    while True:
+        match = _ENCODED.search(text)
+        if not match:
+            return text
+        text = base64.b64decode(match["b64"]).decode("utf-16-le")
+
+
+def _normalise(script: str) -> str:
+    return "\n".join(l.strip() for l in script.splitlines() if l.strip() and not l.strip().startswith("#"))
+
+
+def is_bootstrap(script: str) -> bool:
+    return _normalise(script) == _normalise((SHIPPED_SCRIPTS / "bootstrap.ps1").read_text())
+
+
+def run_steps(host: Host, payload: dict[str, t.Any]) -> tuple[int, dict[str, t.Any]]:
+    """The bootstrap's contract: run steps in order, stop at the first failure."""
+    done: list[dict[str, t.Any]] = []
+    drop_at = host.fault("drop_connection")
+    for step in payload.get("steps", []):
+        name = step["name"]
+        shipped = SHIPPED_SCRIPTS / f"{name}.ps1"
+        if not shipped.is_file() or step["script"] != shipped.read_text(encoding="utf-8"):
+            return 1, {"failed": True, "step": name, "msg": f"{name}.ps1 is not the shipped script", "steps": done}
+        handler = SCRIPTS.get(name)
+        if handler is None:
+            return 1, {"failed": True, "step": name, "msg": f"the simulated host has no contract for {name}.ps1",
+                       "steps": done}
+        if drop_at == name:
+            host.event("connection_dropped", name)
+            raise ConnectionDropped(f"connection dropped while running {name}.ps1")
+        try:
+            result = handler(host, step.get("params") or {})
+        except ScriptFailure as exc:
+            return 1, {"failed": True, "step": name, "msg": str(exc), "error": str(exc), "steps": done}
+        done.append({"name": name, "result": result})
+    return 0, {"failed": False, "steps": done}
+
+
+def parse_module_payload(in_data: bytes) -> tuple[str, dict[str, t.Any]] | None:
+    """(module short name, module args) from ansible's PowerShell exec wrapper input."""
+    if b"\0\0\0\0" not in in_data:
+        return None
+    manifest = json.loads(in_data.split(b"\n\0\0\0\0\n", 1)[1])
+    for action in manifest.get("actions", []):
+        params = action.get("params", {})
+        if action.get("name") == "module_wrapper.ps1" and params.get("Script"):
+            name = params["Script"].rsplit(".", 1)[0].rsplit(".", 1)[-1]
+            args = {}
+            for variable in params.get("Variables", []):
+                if variable.get("Name") == "complex_args":
+                    args = variable.get("Value") or {}
+            return name, args
+    return None
+
+
+def run_module(host: Host, name: str, args: dict[str, t.Any]) -> tuple[int, dict[str, t.Any]]:
+    handler = MODULES.get(name)
+    if handler is None:
+        return 1, {"failed": True, "msg": f"the simulated host has no stand-in for module {name}"}
+    check_mode = bool(args.get("_ansible_check_mode"))
+    user_args = {k: v for k, v in args.items() if not k.startswith("_ansible_")}
+    try:
+        result = handler(host, user_args, check_mode)
+    except ScriptFailure as exc:
+        return 1, {"failed": True, "msg": str(exc)}
+    result.setdefault("changed", False)
+    return (1 if result.get("failed") else 0), result

@@ -1,0 +1,233 @@
+"""What a host script's simulated contract can touch: files, services, PATH, faults."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ntpath
+import re
+import typing as t
+
+
+class ScriptFailure(Exception):
+    """A host script threw: the bootstrap answers failed=true with this message."""
+
+
+class ConnectionDropped(Exception):
+    """The connection dropped in the middle of a step (fault injection)."""
+
+
+def key(path: str) -> str:
+    """Windows paths are case-insensitive and accept either slash."""
+    return ntpath.normcase(ntpath.normpath(path))
+
+
+# Simulated executables are small text files: "SIMULATED-EXE <program> <version>".
+_EXE = re.compile(rb"^SIMULATED-EXE (?P<program>\S+) (?P<version>\S+)")
+
+
+def exe_identity(data: bytes) -> tuple[str, str] | None:
+    match = _EXE.match(data)
+    return (match["program"].decode(), match["version"].decode()) if match else None
+
+
+class Host:
+    """One simulated Windows host, backed by a state dict from StateStore."""
+
+    def __init__(self, name: str, state: dict[str, t.Any], faults: dict[str, t.Any] | None = None):
+        self.name = name
+        self.state = state
+        self.faults = faults or {}
+
+    # -- faults -----------------------------------------------------------------
+    def fault(self, name: str, default: t.Any = None) -> t.Any:
+        return self.faults.get(name, default)
+
+    def service_start_fails(self, service: str, version: str | None) -> bool:
+        for item in self.fault("service_start_fails", []) or []:
+            name, _, only_version = str(item).partition("@")
+            if name.lower() == service.lower() and (not only_version or only_version == version):
+                return True
+        return False
+
+    def event(self, *words: t.Any) -> None:
+        """Record what happened, in order, for tests to assert on."""
+        self.state.setdefault("events", []).append(" ".join(str(w) for w in words))
+
+    # -- files ------------------------------------------------------------------
+    def file(self, path: str) -> dict[str, t.Any] | None:
+        return self.state["files"].get(key(path))
+
+    def read_bytes(self, path: str) -> bytes:
+        entry = self.file(path)
+        if entry is None:
+            raise ScriptFailure(f"Cannot find path '{path}' because it does not exist.")
+        return base64.b64decode(entry["content"])
+
+    def read_text(self, path: str) -> str:
+        return self.read_bytes(path).decode("utf-8")
+
+    def write_file(self, path: str, data: bytes) -> dict[str, t.Any]:
+        entry = {
+            "path": path,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+            "content": base64.b64encode(data).decode("ascii"),
+        }
+        self.state["files"][key(path)] = entry
+        self.make_dir(ntpath.dirname(path))
+        return entry
+
+    def remove_file(self, path: str) -> bool:
+        return self.state["files"].pop(key(path), None) is not None
+
+    def exists(self, path: str) -> bool:
+        return key(path) in self.state["files"] or key(path) in self.state["dirs"]
+
+    def make_dir(self, path: str) -> None:
+        while path and key(path) not in self.state["dirs"] and ntpath.dirname(path) != path:
+            self.state["dirs"].append(key(path))
+            path = ntpath.dirname(path)
+
+    def list_tree(self, root: str) -> list[str]:
+        prefix = key(root).rstrip("\\") + "\\"
+        return sorted(entry["path"] for k, entry in self.state["files"].items() if k.startswith(prefix))
+
+    def remove_tree(self, root: str) -> int:
+        prefix = key(root).rstrip("\\") + "\\"
+        doomed = [k for k in self.state["files"] if k.startswith(prefix)]
+        for k in doomed:
+            del self.state["files"][k]
+        self.state["dirs"] = [d for d in self.state["dirs"] if not (d == key(root) or d.startswith(prefix))]
+        return len(doomed)
+
+    def move_tree(self, source: str, target: str) -> None:
+        if self.exists(target):
+            raise ScriptFailure(f"Cannot create a file when that file already exists: '{target}'")
+        src = key(source).rstrip("\\")
+        for k in [k for k in self.state["files"] if k.startswith(src + "\\")]:
+            entry = self.state["files"].pop(k)
+            entry["path"] = target.rstrip("\\") + entry["path"][len(source.rstrip("\\")):]
+            self.state["files"][key(entry["path"])] = entry
+        self.state["dirs"] = [d for d in self.state["dirs"] if not (d == src or d.startswith(src + "\\"))]
+        self.make_dir(target)
+
+    def exe_version(self, path: str) -> str | None:
+        entry = self.file(path)
+        if entry is None:
+            return None
+        identity = exe_identity(base64.b64decode(entry["content"]))
+        return identity[1] if identity else None
+
+    # -- services ---------------------------------------------------------------
+    def service(self, name: str) -> dict[str, t.Any] | None:
+        return self.state["services"].get(name.lower())
+
+    def register_service(self, name: str, command_line: str, **extra: t.Any) -> dict[str, t.Any]:
+        if self.service(name):
+            raise ScriptFailure(f"The specified service already exists: {name}")
+        service = {
+            "name": name,
+            "display_name": extra.pop("display_name", name),
+            "command_line": command_line,
+            "status": "Stopped",
+            "start_mode": "Automatic",
+            "depends_on": [],
+        }
+        service.update(extra)
+        self.state["services"][name.lower()] = service
+        self.event("service_register", name)
+        return service
+
+    def unregister_service(self, name: str) -> None:
+        service = self.service(name)
+        if service is None:
+            raise ScriptFailure(f"Cannot find any service with service name '{name}'.")
+        if service["status"] != "Stopped":
+            raise ScriptFailure(f"Service '{name}' must be stopped before it is removed")
+        del self.state["services"][name.lower()]
+        self.event("service_unregister", name)
+
+    def start_service(self, name: str) -> bool:
+        """Start a service; False when it fails to stay running (fault or missing binary)."""
+        service = self.service(name)
+        if service is None:
+            raise ScriptFailure(f"Cannot find any service with service name '{name}'.")
+        if service["status"] == "Running":
+            return True
+        self.event("service_start", name)
+        binary = command_binary(service["command_line"])
+        version = self.exe_version(binary)
+        if version is None or self.service_start_fails(name, version):
+            service["status"] = "Stopped"
+            return False
+        service["status"] = "Running"
+        service["running_version"] = version
+        return True
+
+    def stop_service(self, name: str) -> None:
+        service = self.service(name)
+        if service is None:
+            raise ScriptFailure(f"Cannot find any service with service name '{name}'.")
+        if service["status"] != "Stopped":
+            self.event("service_stop", name)
+        service["status"] = "Stopped"
+
+    # -- machine PATH -------------------------------------------------------------
+    def path_entries(self) -> list[str]:
+        return list(self.state["machine_path"])
+
+
+
+
+def command_binary(command_line: str) -> str:
+    """The executable of a service command line (quoted or not)."""
+    return split_win32(command_line)[0] if command_line else ""
+
+
+def split_win32(command_line: str) -> list[str]:
+    """CommandLineToArgvW: split a Win32 command line into argv."""
+    args: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    has_arg = False
+    i = 0
+    text = command_line
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            run = 0
+            while i < len(text) and text[i] == "\\":
+                run += 1
+                i += 1
+            if i < len(text) and text[i] == '"':
+                current.append("\\" * (run // 2))
+                if run % 2:
+                    current.append('"')
+                    i += 1
+                has_arg = True
+            else:
+                current.append("\\" * run)
+                has_arg = True
+            continue
+        if char == '"':
+            if in_quotes and i + 1 < len(text) and text[i + 1] == '"':
+                current.append('"')
+                i += 2
+                continue
+            in_quotes = not in_quotes
+            has_arg = True
+            i += 1
+            continue
+        if char in " \t" and not in_quotes:
+            if has_arg:
+                args.append("".join(current))
+                current, has_arg = [], False
+            i += 1
+            continue
+        current.append(char)
+        has_arg = True
+        i += 1
+    if has_arg:
+        args.append("".join(current))
+    return args

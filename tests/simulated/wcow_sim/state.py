@@ -1,0 +1,79 @@
+"""A simulated host's state, kept in one JSON file between ansible-playbook runs."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import json
+import os
+import pathlib
+import typing as t
+
+SYSTEM_PATH = [
+    r"C:\Windows\system32",
+    r"C:\Windows",
+    r"C:\Windows\System32\Wbem",
+    r"C:\Windows\System32\WindowsPowerShell\v1.0",
+]
+
+# Builds the simulator knows, with the edition and product name a real host reports.
+BUILDS = {
+    17763: ("server", "Windows Server 2019 Datacenter"),
+    20348: ("server", "Windows Server 2022 Datacenter"),
+    26100: ("server", "Windows Server 2025 Datacenter"),
+    22631: ("client", "Windows 11 Enterprise"),
+}
+
+
+def new_state(build: int = 20348) -> dict[str, t.Any]:
+    edition, product = BUILDS.get(build, ("server", f"Windows Server (build {build})"))
+    return {
+        "build": build,
+        "edition": edition,
+        "product_name": product,
+        "boot_id": 1,
+        "pending_reboot": False,
+        "features": {"Containers": "Available", "Microsoft-Hyper-V": "Available"},
+        "files": {},
+        "dirs": [],
+        "services": {},
+        "machine_path": list(SYSTEM_PATH),
+        "registry": {},
+        "firewall_rules": {},
+        "defender_exclusions": {"processes": [], "paths": []},
+        "processes": [],
+        "hns_networks": {},
+        "events": [],
+        "stats": {"round_trips": 0, "bytes_sent": 0, "by_module": {}},
+    }
+
+
+class StateStore:
+    """Loads and saves one host's state under an exclusive file lock."""
+
+    def __init__(self, directory: str | os.PathLike, host: str):
+        self.directory = pathlib.Path(directory)
+        self.path = self.directory / f"{host}.json"
+
+    @contextlib.contextmanager
+    def open(self, build: int | None = None, initial: dict[str, t.Any] | None = None) -> t.Iterator[dict[str, t.Any]]:
+        """Yield the state for editing; written back when the block ends (even on error)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.path.exists():
+                state = json.loads(self.path.read_text())
+            else:
+                state = new_state(build or 20348)
+                for key, value in (initial or {}).items():
+                    state[key] = copy.deepcopy(value)
+            try:
+                yield state
+            finally:
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+                os.replace(tmp, self.path)
+
+    def read(self) -> dict[str, t.Any]:
+        return json.loads(self.path.read_text()) if self.path.exists() else {}

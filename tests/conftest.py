@@ -1,0 +1,95 @@
+"""Shared pytest set-up: run ansible-playbook against the simulated Windows host."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import typing as t
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "simulated"))
+CONNECTION_PLUGINS = REPO / "tests" / "simulated" / "plugins" / "connection"
+_RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+                    r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)", re.M)
+
+
+@dataclasses.dataclass
+class PlaybookRun:
+    rc: int
+    stdout: str
+    stderr: str
+    state_dir: pathlib.Path
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        return {m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed", "skipped")}
+                for m in _RECAP.finditer(self.stdout)}
+
+    def state(self, host: str) -> dict[str, t.Any]:
+        return json.loads((self.state_dir / f"{host}.json").read_text())
+
+    def results(self) -> list[dict[str, t.Any]]:
+        """Task results, when run with the json callback."""
+        return json.loads(self.stdout)
+
+
+class Simulator:
+    """Runs playbooks against simulated hosts whose state lives in one temp folder."""
+
+    def __init__(self, root: pathlib.Path):
+        self.root = root
+        self.state_dir = root / "state"
+        self.state_dir.mkdir()
+
+    def inventory(self, hosts: dict[str, dict[str, t.Any]], group: str = "windows_builders") -> pathlib.Path:
+        data = {"all": {"children": {group: {"hosts": hosts}},
+                        "vars": {"ansible_connection": "simulated_windows", "ansible_shell_type": "powershell"}}}
+        path = self.root / "inventory.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    def playbook(self, text: str, name: str = "play.yml") -> pathlib.Path:
+        path = self.root / name
+        path.write_text(text)
+        return path
+
+    def run(self, playbook: str | os.PathLike, hosts: dict[str, dict[str, t.Any]] | None = None,
+            *args: str, check: bool = False, json_output: bool = False,
+            env: dict[str, str] | None = None) -> PlaybookRun:
+        inventory = self.inventory(hosts or {"sim-host": {}})
+        cmd = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook), *args]
+        if check:
+            cmd.append("--check")
+        full_env = dict(os.environ)
+        full_env.update({
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_CONNECTION_PLUGINS": str(CONNECTION_PLUGINS),
+            "WCOW_SIM_STATE_DIR": str(self.state_dir),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_LOCAL_TEMP": str(self.root / "tmp"),
+            "ANSIBLE_HOME": str(self.root / "ansible-home"),
+        })
+        if json_output:
+            full_env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
+        full_env.update(env or {})
+        proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600)
+        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, self.state_dir)
+
+    def state(self, host: str = "sim-host") -> dict[str, t.Any]:
+        return json.loads((self.state_dir / f"{host}.json").read_text())
+
+    def write_state(self, state: dict[str, t.Any], host: str = "sim-host") -> None:
+        (self.state_dir / f"{host}.json").write_text(json.dumps(state))
+
+
+@pytest.fixture
+def simulator(tmp_path: pathlib.Path) -> Simulator:
+    return Simulator(tmp_path)

@@ -2,7 +2,8 @@
 # The controller quotes Arguments for the Win32 command line; nothing here re-parses them.
 param(
     [Parameter(Mandatory = $true)][string]$FilePath,
-    [string]$Arguments = ''
+    [string]$Arguments = '',
+    [bool]$FailOnError = $false
 )
 $info = [System.Diagnostics.ProcessStartInfo]::new()
 $info.FileName = $FilePath
@@ -15,6 +16,9 @@ $process = [System.Diagnostics.Process]::Start($info)
 $stderrTask = $process.StandardError.ReadToEndAsync()
 $stdout = $process.StandardOutput.ReadToEnd()
 $process.WaitForExit()
+if ($FailOnError -and $process.ExitCode -ne 0) {
+    throw "$FilePath exited with $($process.ExitCode): $($stderrTask.Result) $stdout"
+}
 @{
     rc = $process.ExitCode
     stdout = $stdout

@@ -13,6 +13,15 @@ class ScriptFailure(Exception):
     """A host script threw: the bootstrap answers failed=true with this message."""
 
 
+class ServiceStartFailed(Exception):
+    """A simulated daemon exits during start; the message goes to its log file."""
+
+
+# Simulated daemons by executable name: called on service start with (host, service, argv),
+# answer the named pipe they serve or raise ServiceStartFailed.
+SERVICE_RUNNERS: dict[str, t.Callable[["Host", dict[str, t.Any], list[str]], str | None]] = {}
+
+
 class ConnectionDropped(Exception):
     """The connection dropped in the middle of a step (fault injection)."""
 
@@ -149,21 +158,46 @@ class Host:
         self.event("service_unregister", name)
 
     def start_service(self, name: str) -> bool:
-        """Start a service; False when it fails to stay running (fault or missing binary)."""
+        """Start a service; False when it does not stay running (fault, missing binary, bad config)."""
         service = self.service(name)
         if service is None:
             raise ScriptFailure(f"Cannot find any service with service name '{name}'.")
         if service["status"] == "Running":
             return True
         self.event("service_start", name)
-        binary = command_binary(service["command_line"])
-        version = self.exe_version(binary)
-        if version is None or self.service_start_fails(name, version):
+        argv = split_win32(service["command_line"])
+        version = self.exe_version(argv[0])
+        runner = SERVICE_RUNNERS.get(ntpath.basename(argv[0]).lower())
+        try:
+            if version is None:
+                raise ServiceStartFailed(f"{argv[0]}: The system cannot find the file specified.")
+            if self.service_start_fails(name, version):
+                raise ServiceStartFailed(f"{name} {version} exited right after start (simulated fault)")
+            service["pipe"] = runner(self, service, argv) if runner else None
+        except ServiceStartFailed as exc:
             service["status"] = "Stopped"
+            service["pipe"] = None
+            self.event("service_start_failed", name)
+            self.append_log(argv, f'level=fatal msg="{exc}"')
             return False
         service["status"] = "Running"
         service["running_version"] = version
+        self.append_log(argv, f'level=info msg="{name} successfully booted" version={version}')
         return True
+
+    def append_log(self, argv: list[str], line: str) -> None:
+        """Append to the service's --log-file, as the real daemons do."""
+        if "--log-file" in argv and argv.index("--log-file") + 1 < len(argv):
+            path = argv[argv.index("--log-file") + 1]
+            before = self.read_bytes(path) if self.file(path) else b""
+            self.write_file(path, before + line.encode() + b"\r\n")
+
+    def dependents(self, name: str) -> list[dict[str, t.Any]]:
+        return [s for s in self.state["services"].values()
+                if name.lower() in [d.lower() for d in s.get("depends_on", [])]]
+
+    def pipes(self) -> list[str]:
+        return [s["pipe"] for s in self.state["services"].values() if s["status"] == "Running" and s.get("pipe")]
 
     def stop_service(self, name: str) -> None:
         service = self.service(name)
@@ -172,17 +206,13 @@ class Host:
         if service["status"] != "Stopped":
             self.event("service_stop", name)
         service["status"] = "Stopped"
+        service["pipe"] = None
 
     # -- machine PATH -------------------------------------------------------------
     def path_entries(self) -> list[str]:
         return list(self.state["machine_path"])
 
 
-
-
-def command_binary(command_line: str) -> str:
-    """The executable of a service command line (quoted or not)."""
-    return split_win32(command_line)[0] if command_line else ""
 
 
 def split_win32(command_line: str) -> list[str]:
@@ -231,3 +261,28 @@ def split_win32(command_line: str) -> list[str]:
     if has_arg:
         args.append("".join(current))
     return args
+
+
+def escape_arg(arg: str) -> str:
+    """Go's syscall.EscapeArg, which the daemons use to freeze their service command line."""
+    if arg == "":
+        return '""'
+    if not any(c in arg for c in ' \t"'):
+        return arg
+    out, slashes = ['"'], 0
+    for char in arg:
+        if char == "\\":
+            slashes += 1
+            out.append(char)
+            continue
+        if char == '"':
+            out.append("\\" * slashes + '\\"')
+        else:
+            out.append(char)
+        slashes = 0
+    out.append("\\" * slashes + '"')
+    return "".join(out)
+
+
+def join_args(argv: list[str]) -> str:
+    return " ".join(escape_arg(a) for a in argv)

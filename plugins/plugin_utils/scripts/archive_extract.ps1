@@ -1,0 +1,28 @@
+# Extracts a release archive into a staging folder next to the target, then swaps its
+# bin folder into place, so a half-extracted archive never becomes the installed one.
+param(
+    [Parameter(Mandatory = $true)][string]$Archive,
+    [Parameter(Mandatory = $true)][string]$InstallDir
+)
+$staging = "$($InstallDir.TrimEnd('\')).staging"
+if (Test-Path -LiteralPath $staging) {
+    Remove-Item -LiteralPath $staging -Recurse -Force
+}
+$null = New-Item -Path $staging -ItemType Directory -Force
+if ($Archive -like '*.zip') {
+    Expand-Archive -LiteralPath $Archive -DestinationPath $staging -Force
+}
+else {
+    $output = & "$env:SystemRoot\System32\tar.exe" -xzf $Archive -C $staging 2>&1 | Out-String
+    if ($LASTEXITCODE -ne 0) {
+        throw "tar.exe could not extract ${Archive}: $output"
+    }
+}
+$null = New-Item -Path $InstallDir -ItemType Directory -Force
+$bin = Join-Path -Path $InstallDir -ChildPath 'bin'
+if (Test-Path -LiteralPath $bin) {
+    Remove-Item -LiteralPath $bin -Recurse -Force
+}
+Move-Item -LiteralPath (Join-Path -Path $staging -ChildPath 'bin') -Destination $bin
+Remove-Item -LiteralPath $staging -Recurse -Force
+@{ install_dir = $InstallDir; files = @(Get-ChildItem -LiteralPath $bin -File | ForEach-Object { $_.Name }); changed = $true }

@@ -1,0 +1,61 @@
+# Reads everything win_containerd decides on, in one round trip. Changes nothing.
+param(
+    [Parameter(Mandatory = $true)][string]$InstallDir,
+    [Parameter(Mandatory = $true)][string]$ServiceName,
+    [Parameter(Mandatory = $true)][string]$ConfigPath,
+    [string]$ArchivePath,
+    [string]$PipeName = 'containerd-containerd'
+)
+$exe = Join-Path -Path $InstallDir -ChildPath 'bin\containerd.exe'
+$binary = @{ path = $exe; exists = (Test-Path -LiteralPath $exe -PathType Leaf); version_output = $null }
+if ($binary.exists) {
+    $binary.version_output = (& $exe --version 2>&1 | Out-String).Trim()
+}
+
+$service = $null
+$svc = Get-Service -Name $ServiceName -ErrorAction SilentlyContinue
+if ($svc) {
+    $key = "HKLM:\SYSTEM\CurrentControlSet\Services\$($svc.Name)"
+    $service = @{
+        name = $svc.Name
+        status = [string]$svc.Status
+        start_mode = [string]$svc.StartType
+        command_line = (Get-ItemProperty -LiteralPath $key -Name ImagePath).ImagePath
+        dependents = @($svc.DependentServices | ForEach-Object { @{ name = $_.Name; status = [string]$_.Status } })
+    }
+}
+
+$config = $null
+if (Test-Path -LiteralPath $ConfigPath -PathType Leaf) {
+    $config = @{
+        sha256 = (Get-FileHash -LiteralPath $ConfigPath -Algorithm SHA256).Hash.ToLowerInvariant()
+        content = [System.IO.File]::ReadAllText($ConfigPath)
+    }
+}
+
+$exclusions = $null
+if (Get-Command -Name Get-MpPreference -ErrorAction SilentlyContinue) {
+    try {
+        $exclusions = @((Get-MpPreference).ExclusionProcess | Where-Object { $_ })
+    }
+    catch {
+        $exclusions = $null
+    }
+}
+
+$archiveSha256 = $null
+if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
+    $archiveSha256 = (Get-FileHash -LiteralPath $ArchivePath -Algorithm SHA256).Hash.ToLowerInvariant()
+}
+
+@{
+    binary = $binary
+    service = $service
+    config = $config
+    machine_path = @([Environment]::GetEnvironmentVariable('Path', 'Machine') -split ';' | Where-Object { $_ })
+    defender_exclusions = $exclusions
+    archive_sha256 = $archiveSha256
+    pipe_ready = (Test-Path -LiteralPath "\\.\pipe\$PipeName")
+    docker_containerd = (Test-Path -LiteralPath '\\.\pipe\docker-containerd')
+    shim_processes = @(Get-Process -Name 'containerd-shim-runhcs-v1' -ErrorAction SilentlyContinue).Count
+}

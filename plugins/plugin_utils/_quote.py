@@ -46,3 +46,35 @@ def join_win32(argv: list[str]) -> str:
 def quote_pwsh(value: str) -> str:
     """Quote a value as a PowerShell single-quoted (verbatim) string literal."""
     return "'" + _PWSH_SINGLE_QUOTES.sub(r"\1\1", value) + "'"
+
+
+_WIN32_TOKEN = re.compile(r'(\\*)"|(\\+)|([ \t]+)|([^\\" \t]+)')
+
+
+def split_win32(command_line: str) -> list[str]:
+    """Split a Win32 command line into argv, as CommandLineToArgvW does."""
+    args: list[str] = []
+    word: list[str] = []
+    quoted = started = literal_quote_next = False
+    for match in _WIN32_TOKEN.finditer(command_line):
+        slashes_before_quote, slashes, blanks, text = match.groups()
+        if slashes_before_quote is not None:
+            word.append("\\" * (len(slashes_before_quote) // 2))
+            started = True
+            if len(slashes_before_quote) % 2 or literal_quote_next:
+                word.append('"')
+                literal_quote_next = False
+            elif quoted and command_line[match.end():match.end() + 1] == '"':
+                literal_quote_next = True  # "" inside quotes stands for one literal quote
+            else:
+                quoted = not quoted
+        elif blanks is not None and not quoted:
+            if started:
+                args.append("".join(word))
+            word, started = [], False
+        else:
+            word.append(slashes or blanks or text)
+            started = True
+    if started:
+        args.append("".join(word))
+    return args

@@ -4,7 +4,9 @@ param(
     [Parameter(Mandatory = $true)][string]$ServiceName,
     [Parameter(Mandatory = $true)][string]$ConfigPath,
     [string]$ArchivePath,
-    [string]$PipeName = 'containerd-containerd'
+    [string]$PipeName = 'containerd-containerd',
+    [string[]]$CompanionServices = @('buildkitd'),
+    [string[]]$DataDirs = @()
 )
 $exe = Join-Path -Path $InstallDir -ChildPath 'bin\containerd.exe'
 $binary = @{ path = $exe; exists = (Test-Path -LiteralPath $exe -PathType Leaf); version_output = $null }
@@ -21,9 +23,12 @@ if ($svc) {
         status = [string]$svc.Status
         start_mode = [string]$svc.StartType
         command_line = (Get-ItemProperty -LiteralPath $key -Name ImagePath).ImagePath
-        dependents = @($svc.DependentServices | ForEach-Object { @{ name = $_.Name; status = [string]$_.Status } })
     }
 }
+# Services that use containerd: its dependents, and buildkitd even when not linked as one.
+$companions = @(@($svc.DependentServices) + @(Get-Service -Name $CompanionServices -ErrorAction SilentlyContinue) |
+    Where-Object { $_ } | Sort-Object -Property Name -Unique |
+    ForEach-Object { @{ name = $_.Name; status = [string]$_.Status } })
 
 $config = $null
 if (Test-Path -LiteralPath $ConfigPath -PathType Leaf) {
@@ -51,6 +56,8 @@ if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
 @{
     binary = $binary
     service = $service
+    companions = $companions
+    data_dirs_present = @($DataDirs | Where-Object { Test-Path -LiteralPath $_ })
     config = $config
     machine_path = @([Environment]::GetEnvironmentVariable('Path', 'Machine') -split ';' | Where-Object { $_ })
     defender_exclusions = $exclusions

@@ -78,8 +78,11 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
             "status": svc["status"],
             "start_mode": svc["start_mode"],
             "command_line": svc["command_line"],
-            "dependents": [{"name": d["name"], "status": d["status"]} for d in host.dependents(svc["name"])],
         }
+    companions = {d["name"].lower(): d for d in host.dependents(params["ServiceName"])}
+    for name in params.get("CompanionServices", ["buildkitd"]) or []:
+        if host.service(name):
+            companions[name.lower()] = host.service(name)
     config = None
     if host.file(params["ConfigPath"]):
         config = {"sha256": host.file(params["ConfigPath"])["sha256"], "content": host.read_text(params["ConfigPath"])}
@@ -87,6 +90,8 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     return {
         "binary": binary,
         "service": service,
+        "companions": [{"name": c["name"], "status": c["status"]} for _, c in sorted(companions.items())],
+        "data_dirs_present": [d for d in params.get("DataDirs") or [] if host.exists(d) or host.list_tree(d)],
         "config": config,
         "machine_path": host.path_entries(),
         "defender_exclusions": list(host.state["defender_exclusions"]["processes"]),

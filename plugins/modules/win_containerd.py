@@ -1,0 +1,206 @@
+#!/usr/bin/python
+# Copyright (c) wcow.buildkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This file only documents the module: the work happens in plugins/action/win_containerd.py.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: win_containerd
+short_description: Install, configure, upgrade and remove containerd as a Windows service
+version_added: 0.1.0
+description:
+  - Installs containerd from its release archive on a Windows host, writes C(config.toml), registers and starts the
+    C(containerd) Windows service, and keeps all of it converged.
+  - Runs on the controller as an action plugin. It reads the host's whole state in one round trip, plans, and applies
+    the plan in at most two more (archive transfer and one apply step); a converged host costs exactly one round trip.
+  - The configuration is C(containerd config default) of the target version (shipped with the collection for 1.7,
+    2.0 and 2.1+) deep-merged with O(config). Both schemas work: containerd 1.7 (C(version = 2)) and 2.x
+    (C(version = 3)). On an upgrade across them the file is re-rendered for the new schema.
+  - Changing the configuration restarts the service, then restarts services that use containerd (such as
+    C(buildkitd)) that were running.
+  - When the registered service command line differs from the desired one (other log file, level, config path), the
+    service is stopped, unregistered, waited for until it is gone, registered again and started.
+  - Upgrades and downgrades stop C(buildkitd) and containerd and leftover C(containerd-shim-runhcs-v1) processes, keep
+    the old binaries and config in C(<install_dir>.previous), swap in the new ones and start them. If the new version
+    does not come up, the old binaries and config are restored and started, and the task fails with the tail of the
+    containerd log.
+  - Binaries are always called by absolute path, so a PATH change not yet seen by the WinRM session does not matter.
+author:
+  - wcow.buildkit contributors
+extends_documentation_fragment:
+  - wcow.buildkit.artifact_source
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change, with the config diff, and touches nothing. No archive is downloaded.
+  diff_mode:
+    support: full
+    description: Shows C(config.toml) before and after, and the list of planned changes.
+  platform:
+    platforms: windows
+options:
+  state:
+    description:
+      - V(present) installs and runs containerd; V(absent) stops and unregisters the service, removes the PATH entry,
+        the Defender exclusions and the binaries.
+    type: str
+    choices: [present, absent]
+    default: present
+  install_dir:
+    description:
+      - Where the binaries go; they land in C(<install_dir>\bin), which is added to the machine PATH.
+    type: str
+    default: C:\Program Files\containerd
+  config:
+    description:
+      - Settings deep-merged over C(containerd config default) of the target version. Tables merge key by key; any
+        other value replaces the default.
+      - Use the keys of the target version's schema, for example C(plugins."io.containerd.grpc.v1.cri") for 1.7 and
+        C(plugins."io.containerd.cri.v1.images") / C(plugins."io.containerd.cri.v1.runtime") for 2.x. Keys of the
+        other schema are refused with the name of the right one.
+    type: dict
+    default: {}
+  config_path:
+    description: Where C(config.toml) is written. Defaults to C(<install_dir>\config.toml).
+    type: str
+  service_name:
+    description: Name of the Windows service.
+    type: str
+    default: containerd
+  log_file:
+    description:
+      - Log file the service writes (C(--log-file)). Its tail is shown when a new version fails to start.
+    type: str
+    default: C:\ProgramData\containerd\containerd.log
+  log_level:
+    description: The service's C(--log-level).
+    type: str
+    choices: [trace, debug, info, warn, error, fatal, panic]
+    default: info
+  defender_exclusion:
+    description:
+      - Add a Windows Defender process exclusion for C(containerd.exe); scanning slows down layer extraction.
+      - When V(false), an exclusion this module added is removed. Hosts without Defender are left alone.
+    type: bool
+    default: false
+  purge:
+    description:
+      - With O(state=absent), also delete containerd's data: the C(root) and C(state) folders of the configuration
+        (by default under C(C:\ProgramData\containerd)), including every image and snapshot.
+    type: bool
+    default: false
+  start_timeout:
+    description: Seconds to wait for the service to run and its named pipe to answer, and for stops and removals.
+    type: int
+    default: 60
+notes:
+  - Long archive transfers over WinRM may need higher C(ansible_winrm_read_timeout_sec) and
+    C(ansible_winrm_operation_timeout_sec).
+  - Docker Engine may run its own containerd (pipe C(docker-containerd)); the module warns when it finds one and
+    installs the standalone service beside it.
+"""
+
+EXAMPLES = r"""
+- name: Install the latest stable containerd
+  wcow.buildkit.win_containerd:
+
+- name: Pin a version, log at debug level and exclude containerd.exe from Defender scanning
+  wcow.buildkit.win_containerd:
+    version: 2.1.5
+    log_level: debug
+    defender_exclusion: true
+
+- name: Override the sandbox image (containerd 2.x schema)
+  wcow.buildkit.win_containerd:
+    version: 2.1.5
+    config:
+      plugins:
+        io.containerd.cri.v1.images:
+          pinned_images:
+            sandbox: registry.example.com/pause:3.10
+
+- name: Same override for containerd 1.7
+  wcow.buildkit.win_containerd:
+    version: 1.7.29
+    config:
+      plugins:
+        io.containerd.grpc.v1.cri:
+          sandbox_image: registry.example.com/pause:3.8
+
+- name: Install from an internal mirror, downloaded by each host through a proxy
+  wcow.buildkit.win_containerd:
+    version: 2.1.5
+    download_base_url: https://artifacts.example.com/github
+    source: host
+    download_proxy: http://proxy.example.com:3128
+
+- name: Air-gapped install from an archive on the controller
+  wcow.buildkit.win_containerd:
+    version: 2.1.5
+    archive_path: /srv/mirror/containerd-2.1.5-windows-amd64.tar.gz
+
+- name: Remove containerd and all its images
+  wcow.buildkit.win_containerd:
+    state: absent
+    purge: true
+"""
+
+RETURN = r"""
+version:
+  description: The containerd version installed (V(null) after O(state=absent)).
+  returned: always
+  type: str
+  sample: 2.1.5
+previous_version:
+  description: The version found on the host before the task (V(null) when none was installed).
+  returned: always
+  type: str
+  sample: 1.7.29
+changes:
+  description: What the task changed (or, in check mode, would change), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["upgrade containerd 1.7.29 -> 2.1.5", "write C:\\Program Files\\containerd\\config.toml"]
+service:
+  description: The service as the task leaves it (V(null) after O(state=absent)).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Service name.
+      type: str
+      sample: containerd
+    status:
+      description: Service status.
+      type: str
+      sample: Running
+    start_mode:
+      description: Start mode.
+      type: str
+      sample: Automatic
+    command_line:
+      description: The registered command line (ImagePath).
+      type: str
+      sample: '"C:\Program Files\containerd\bin\containerd.exe" --run-service --service-name containerd --config "C:\Program Files\containerd\config.toml" --log-file C:\ProgramData\containerd\containerd.log --log-level info'
+config_path:
+  description: Path of C(config.toml) on the host.
+  returned: always
+  type: str
+  sample: C:\Program Files\containerd\config.toml
+rolled_back:
+  description: V(true) when a new version did not start and the previous one was restored.
+  returned: when an upgrade was rolled back
+  type: bool
+attempted_version:
+  description: The version that failed to start.
+  returned: when an upgrade was rolled back
+  type: str
+log_tail:
+  description: Last lines of the containerd log after a failed start.
+  returned: when an upgrade was rolled back
+  type: list
+  elements: str
+"""

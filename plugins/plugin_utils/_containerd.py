@@ -1,0 +1,284 @@
+# Copyright (c) wcow.buildkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What win_containerd must do to a host: observed + desired state -> plan (internal).
+
+Pure functions, no I/O.  Each step is a host script of the same name in
+`scripts/`, so "what happens on the host when the config changes" is two hops:
+the step name here, then the script.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ntpath
+import typing as t
+
+from ._host import Step
+from ._quote import join_win32, split_win32
+
+SHIM_PROCESS = "containerd-shim-runhcs-v1"
+DEFAULT_PIPE = r"\\.\pipe\containerd-containerd"
+DEFAULT_DATA_DIR = r"C:\ProgramData\containerd"
+
+
+@dataclasses.dataclass(frozen=True)
+class Desired:
+    """What the task asks for, with every path resolved."""
+
+    state: str
+    install_dir: str
+    config_path: str
+    service_name: str
+    log_file: str
+    log_level: str
+    defender_exclusion: bool
+    purge: bool
+    version: str | None = None
+    config_text: str | None = None
+    archive_path: str | None = None
+    pipe_address: str = DEFAULT_PIPE
+    data_dirs: tuple[str, ...] = (DEFAULT_DATA_DIR,)
+    start_timeout: int = 60
+
+    @property
+    def bin_dir(self) -> str:
+        return ntpath.join(self.install_dir, "bin")
+
+    @property
+    def exe(self) -> str:
+        return ntpath.join(self.bin_dir, "containerd.exe")
+
+    @property
+    def backup_dir(self) -> str:
+        return self.install_dir.rstrip("\\") + ".previous"
+
+    @property
+    def pipe_name(self) -> str:
+        return self.pipe_address.rsplit("\\", 1)[-1]
+
+    def service_args(self) -> list[str]:
+        """Arguments frozen into the service at registration (after the exe)."""
+        return ["--service-name", self.service_name, "--config", self.config_path,
+                "--log-file", self.log_file, "--log-level", self.log_level]
+
+    def command_line(self) -> str:
+        """The ImagePath containerd.exe --register-service writes for these arguments."""
+        return join_win32([self.exe, "--run-service", *self.service_args()])
+
+
+@dataclasses.dataclass(frozen=True)
+class Observed:
+    """What containerd_state.ps1 reported."""
+
+    version: str | None
+    binary_exists: bool
+    service: dict[str, t.Any] | None
+    companions: tuple[dict[str, t.Any], ...]
+    data_dirs_present: tuple[str, ...]
+    config_text: str | None
+    machine_path: tuple[str, ...]
+    defender_exclusions: tuple[str, ...] | None
+    archive_sha256: str | None
+    pipe_ready: bool
+    docker_containerd: bool
+    shim_processes: int
+
+    @property
+    def running_companions(self) -> list[str]:
+        return [c["name"] for c in self.companions if c.get("status") == "Running"]
+
+
+def as_list(value: t.Any) -> list[t.Any]:
+    """PowerShell collapses one-element arrays to a scalar in JSON; undo that."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | None]) -> Observed:
+    binary = answer.get("binary") or {}
+    exclusions = answer.get("defender_exclusions")
+    return Observed(
+        version=parse_version(binary.get("version_output") or "") if binary.get("exists") else None,
+        binary_exists=bool(binary.get("exists")),
+        service=answer.get("service") or None,
+        companions=tuple(as_list(answer.get("companions"))),
+        data_dirs_present=tuple(as_list(answer.get("data_dirs_present"))),
+        config_text=(answer.get("config") or {}).get("content"),
+        machine_path=tuple(as_list(answer.get("machine_path"))),
+        defender_exclusions=None if exclusions is None else tuple(as_list(exclusions)),
+        archive_sha256=answer.get("archive_sha256"),
+        pipe_ready=bool(answer.get("pipe_ready")),
+        docker_containerd=bool(answer.get("docker_containerd")),
+        shim_processes=int(answer.get("shim_processes") or 0),
+    )
+
+
+@dataclasses.dataclass
+class Plan:
+    """The steps of the apply round trip, and what to tell the user."""
+
+    changes: list[str] = dataclasses.field(default_factory=list)
+    steps: list[Step] = dataclasses.field(default_factory=list)
+    needs_archive: bool = False
+    rollback: list[Step] = dataclasses.field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def add(self, reason: str, *steps: Step) -> None:
+        if reason not in self.changes:
+            self.changes.append(reason)
+        self.steps.extend(steps)
+
+
+def same_command_line(observed: str | None, desired: str) -> bool:
+    """Compare service command lines as argv: quoting may differ, the exe path's case may too."""
+    if not observed:
+        return False
+    have, want = split_win32(observed), split_win32(desired)
+    return bool(have) and have[0].lower() == want[0].lower() and have[1:] == want[1:]
+
+
+def _path_has(entries: t.Iterable[str], entry: str) -> bool:
+    return any(e.rstrip("\\").lower() == entry.rstrip("\\").lower() for e in entries)
+
+
+def _register(desired: Desired) -> list[Step]:
+    return [Step("run_command", {
+        "FilePath": desired.exe,
+        "Arguments": join_win32(["--register-service", *desired.service_args()]),
+        "FailOnError": True,
+    })]
+
+
+def _unregister(desired: Desired, observed: Observed) -> list[Step]:
+    # containerd.exe unregisters itself; without a binary, sc.exe is the only way.
+    if observed.binary_exists:
+        command = {"FilePath": desired.exe,
+                   "Arguments": join_win32(["--unregister-service", "--service-name", desired.service_name])}
+    else:
+        command = {"FilePath": r"C:\Windows\System32\sc.exe", "Arguments": join_win32(["delete", desired.service_name])}
+    return [Step("run_command", {**command, "FailOnError": True}),
+            Step("service_wait_gone", {"Name": desired.service_name, "TimeoutSeconds": desired.start_timeout})]
+
+
+def _stop(desired: Desired, companions: list[str]) -> list[Step]:
+    # buildkitd first: it holds containerd's pipe and shims.
+    return [Step("service_stop", {"Name": name, "TimeoutSeconds": desired.start_timeout})
+            for name in [*companions, desired.service_name]]
+
+
+def _start(desired: Desired, dependents: list[str], require: bool) -> list[Step]:
+    steps = [Step("service_start", {
+        "Name": desired.service_name, "PipeName": desired.pipe_name, "LogFile": desired.log_file,
+        "Require": require, "TimeoutSeconds": desired.start_timeout,
+    })]
+    # A restarted containerd leaves buildkitd with a stale worker: restart what depended on it.
+    steps += [Step("service_start", {"Name": name, "OnlyIfRunning": desired.service_name, "Require": False,
+                                     "TimeoutSeconds": desired.start_timeout}) for name in dependents]
+    return steps
+
+
+def _exclusions(desired: Desired) -> list[str]:
+    return [desired.exe]
+
+
+def plan_present(desired: Desired, observed: Observed) -> Plan:
+    plan = Plan()
+    assert desired.version and desired.config_text is not None
+    installing = observed.version is None
+    switching = not installing and observed.version != desired.version
+    config_differs = observed.config_text != desired.config_text
+    service = observed.service
+    drift = service is not None and not same_command_line(service.get("command_line"), desired.command_line())
+    dependents = observed.running_companions
+    restart = service is not None and (switching or config_differs or drift)
+    plan.needs_archive = installing or switching
+
+    if restart:
+        plan.steps.extend(_stop(desired, dependents))
+    if switching:
+        direction = "upgrade" if _version_key(desired.version) > _version_key(observed.version) else "downgrade"
+        plan.add(f"{direction} containerd {observed.version} -> {desired.version}",
+                 Step("process_stop", {"Name": SHIM_PROCESS}),
+                 Step("install_backup", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
+                                         "BackupDir": desired.backup_dir}))
+    if plan.needs_archive:
+        if installing:
+            plan.add(f"install containerd {desired.version}")
+        plan.steps.append(Step("archive_extract", {"Archive": desired.archive_path, "InstallDir": desired.install_dir}))
+    if config_differs:
+        plan.add(f"write {desired.config_path}",
+                 Step("file_write", {"Path": desired.config_path, "Content": desired.config_text}))
+    if not _path_has(observed.machine_path, desired.bin_dir):
+        plan.add(f"add {desired.bin_dir} to the machine PATH",
+                 Step("machine_path", {"Entry": desired.bin_dir, "State": "present"}))
+    plan.steps.extend(_defender_steps(plan, desired, observed))
+    if service is None:
+        plan.add(f"register service {desired.service_name}", *_register(desired))
+    elif drift:
+        plan.add(f"re-register service {desired.service_name}: command line differs",
+                 *_unregister(desired, observed), *_register(desired))
+    elif service.get("start_mode") != "Automatic":
+        plan.add(f"set service {desired.service_name} to start automatically",
+                 Step("service_configure", {"Name": desired.service_name, "StartMode": "Automatic"}))
+    if service is None or restart or service.get("status") != "Running" or not observed.pipe_ready:
+        if service is not None and not restart:
+            plan.add(f"start service {desired.service_name}")
+        # After a version switch the controller decides on rollback, so a failed start answers, not throws.
+        plan.steps.extend(_start(desired, dependents, require=not switching))
+    if switching:
+        plan.rollback = [
+            *_stop(desired, dependents),
+            Step("install_restore", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
+                                     "BackupDir": desired.backup_dir}),
+            *_start(desired, dependents, require=True),
+        ]
+    return plan
+
+
+def _defender_steps(plan: Plan, desired: Desired, observed: Observed) -> list[Step]:
+    if observed.defender_exclusions is None:  # Defender not installed: nothing to exclude from
+        return []
+    present = {e.lower() for e in observed.defender_exclusions}
+    ours = _exclusions(desired)
+    if desired.state == "present" and desired.defender_exclusion:
+        missing = [p for p in ours if p.lower() not in present]
+        if missing:
+            plan.add("add Windows Defender process exclusions")
+            return [Step("defender_exclusion", {"Processes": missing, "State": "present"})]
+    else:
+        extra = [p for p in ours if p.lower() in present]
+        if extra:
+            plan.add("remove Windows Defender process exclusions")
+            return [Step("defender_exclusion", {"Processes": extra, "State": "absent"})]
+    return []
+
+
+def plan_absent(desired: Desired, observed: Observed) -> Plan:
+    plan = Plan()
+    if observed.service is not None:
+        plan.add(f"remove service {desired.service_name}",
+                 *_stop(desired, observed.running_companions), *_unregister(desired, observed))
+    if _path_has(observed.machine_path, desired.bin_dir):
+        plan.add(f"remove {desired.bin_dir} from the machine PATH",
+                 Step("machine_path", {"Entry": desired.bin_dir, "State": "absent"}))
+    plan.steps.extend(_defender_steps(plan, desired, observed))
+    if observed.binary_exists or observed.config_text is not None:
+        plan.add(f"delete {desired.install_dir}",
+                 Step("path_remove", {"Path": desired.install_dir}),
+                 Step("path_remove", {"Path": desired.backup_dir}))
+    if desired.purge:
+        for path in observed.data_dirs_present:
+            plan.add(f"purge {path}", Step("path_remove", {"Path": path}))
+    return plan
+
+
+def plan(desired: Desired, observed: Observed) -> Plan:
+    return plan_present(desired, observed) if desired.state == "present" else plan_absent(desired, observed)
+
+
+def _version_key(version: str | None) -> tuple[int, ...]:
+    return tuple(int(part) for part in (version or "0").split("-")[0].split(".") if part.isdigit())

@@ -1,0 +1,168 @@
+"""win_containerd's planner: observed + desired -> ordered host steps (table-driven, no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from ansible_collections.wcow.buildkit.plugins.plugin_utils import _containerd
+from ansible_collections.wcow.buildkit.plugins.plugin_utils._containerd import Desired, Observed
+
+INSTALL = r"C:\Program Files\containerd"
+DESIRED = Desired(
+    state="present", install_dir=INSTALL, config_path=INSTALL + r"\config.toml", service_name="containerd",
+    log_file=r"C:\ProgramData\containerd\containerd.log", log_level="info", defender_exclusion=False, purge=False,
+    version="2.1.5", config_text="version = 3\n", archive_path=r"C:\ProgramData\wcow.buildkit\artifacts\c.tar.gz",
+)
+CONVERGED = Observed(
+    version="2.1.5", binary_exists=True,
+    service={"name": "containerd", "status": "Running", "start_mode": "Automatic",
+             "command_line": DESIRED.command_line()},
+    companions=(), data_dirs_present=(), config_text="version = 3\n",
+    machine_path=(r"C:\Windows\system32", INSTALL + "\\bin\\"), defender_exclusions=(), archive_sha256=None,
+    pipe_ready=True, docker_containerd=False, shim_processes=0,
+)
+FRESH = Observed(version=None, binary_exists=False, service=None, companions=(), data_dirs_present=(),
+                 config_text=None, machine_path=(r"C:\Windows\system32",), defender_exclusions=None,
+                 archive_sha256=None, pipe_ready=False, docker_containerd=False, shim_processes=0)
+BUILDKITD_RUNNING = ({"name": "buildkitd", "status": "Running"},)
+
+
+def _names(steps):
+    return [(s.script, s.params.get("Name") or s.params.get("Entry") or s.params.get("Path", "")) for s in steps]
+
+
+def _observed(**changes):
+    return dataclasses.replace(CONVERGED, **changes)
+
+
+def _desired(**changes):
+    return dataclasses.replace(DESIRED, **changes)
+
+
+def test_converged_host_needs_nothing():
+    plan = _containerd.plan(DESIRED, CONVERGED)
+    assert not plan.changed and plan.steps == [] and not plan.needs_archive
+
+
+def test_fresh_install_order():
+    plan = _containerd.plan(DESIRED, FRESH)
+    assert plan.needs_archive and not plan.rollback
+    assert [s.script for s in plan.steps] == [
+        "archive_extract", "file_write", "machine_path", "run_command", "service_start"]
+    register = plan.steps[3].params
+    assert register["FilePath"] == INSTALL + r"\bin\containerd.exe" and register["FailOnError"] is True
+    assert register["Arguments"].startswith("--register-service --service-name containerd --config ")
+    assert plan.steps[-1].params["Require"] is True
+    assert plan.changes[0] == "install containerd 2.1.5"
+
+
+@pytest.mark.parametrize("observed, expected_steps, reason", [
+    (_observed(config_text="version = 3\n# old\n"),
+     [("service_stop", "containerd"), ("file_write", INSTALL + r"\config.toml"), ("service_start", "containerd")],
+     "write " + INSTALL + r"\config.toml"),
+    (_observed(config_text="old", companions=BUILDKITD_RUNNING),
+     [("service_stop", "buildkitd"), ("service_stop", "containerd"), ("file_write", INSTALL + r"\config.toml"),
+      ("service_start", "containerd"), ("service_start", "buildkitd")],
+     "write " + INSTALL + r"\config.toml"),
+    (_observed(service={**CONVERGED.service, "status": "Stopped"}, pipe_ready=False),
+     [("service_start", "containerd")], "start service containerd"),
+    (_observed(service={**CONVERGED.service, "start_mode": "Manual"}),
+     [("service_configure", "containerd")], "set service containerd to start automatically"),
+    (_observed(machine_path=(r"C:\Windows\system32",)),
+     [("machine_path", INSTALL + r"\bin")], "add " + INSTALL + r"\bin to the machine PATH"),
+    (_observed(service={**CONVERGED.service, "command_line": CONVERGED.service["command_line"].replace("info", "debug")}),
+     [("service_stop", "containerd"), ("run_command", ""), ("service_wait_gone", "containerd"), ("run_command", ""),
+      ("service_start", "containerd")],
+     "re-register service containerd: command line differs"),
+])
+def test_single_drifts_are_repaired_alone(observed, expected_steps, reason):
+    plan = _containerd.plan(DESIRED, observed)
+    assert _names(plan.steps) == expected_steps
+    assert plan.changes == [reason]
+    assert not plan.needs_archive
+
+
+def test_command_line_quoting_differences_are_not_drift():
+    respelled = '"' + INSTALL.upper() + r'\BIN\CONTAINERD.EXE" "--run-service" ' + " ".join(
+        f'"{a}"' for a in DESIRED.service_args())
+    assert _containerd.same_command_line(respelled, DESIRED.command_line())
+    assert not _containerd.plan(DESIRED, _observed(service={**CONVERGED.service, "command_line": respelled})).changed
+
+
+def test_upgrade_stops_companions_shims_backs_up_and_can_roll_back():
+    observed = _observed(version="1.7.29", config_text="version = 2\n", companions=BUILDKITD_RUNNING)
+    plan = _containerd.plan(DESIRED, observed)
+    assert plan.changes[0] == "upgrade containerd 1.7.29 -> 2.1.5"
+    assert plan.needs_archive
+    assert _names(plan.steps) == [
+        ("service_stop", "buildkitd"), ("service_stop", "containerd"),
+        ("process_stop", "containerd-shim-runhcs-v1"), ("install_backup", ""),
+        ("archive_extract", ""), ("file_write", INSTALL + r"\config.toml"),
+        ("service_start", "containerd"), ("service_start", "buildkitd"),
+    ]
+    start = plan.steps[-2].params
+    assert start["Require"] is False  # the controller decides on rollback
+    assert [s.script for s in plan.rollback] == [
+        "service_stop", "service_stop", "install_restore", "service_start", "service_start"]
+    assert plan.rollback[-2].params["Require"] is True
+
+
+def test_downgrade_is_named_as_such():
+    plan = _containerd.plan(_desired(version="1.7.29"), CONVERGED)
+    assert plan.changes[0] == "downgrade containerd 2.1.5 -> 1.7.29"
+
+
+@pytest.mark.parametrize("wanted, present, step", [
+    (True, (), ("defender_exclusion", "present")),
+    (False, (INSTALL + r"\bin\containerd.exe",), ("defender_exclusion", "absent")),
+    (True, (INSTALL.lower() + r"\bin\containerd.exe",), None),
+    (False, (), None),
+])
+def test_defender_exclusion(wanted, present, step):
+    plan = _containerd.plan(_desired(defender_exclusion=wanted), _observed(defender_exclusions=present))
+    got = [(s.script, s.params["State"]) for s in plan.steps]
+    assert got == ([step] if step else [])
+
+
+def test_defender_missing_is_left_alone():
+    assert not _containerd.plan(_desired(defender_exclusion=True), _observed(defender_exclusions=None)).changed
+
+
+ABSENT = _desired(state="absent", version=None, config_text=None, archive_path=None)
+
+
+def test_absent_removes_everything_but_data():
+    observed = _observed(defender_exclusions=(INSTALL + r"\bin\containerd.exe",),
+                         data_dirs_present=(r"C:\ProgramData\containerd",))
+    plan = _containerd.plan(ABSENT, observed)
+    assert [s.script for s in plan.steps] == [
+        "service_stop", "run_command", "service_wait_gone", "machine_path", "defender_exclusion",
+        "path_remove", "path_remove"]
+    assert all(r"C:\ProgramData\containerd" != s.params.get("Path") for s in plan.steps)
+
+
+def test_absent_with_purge_deletes_data_that_exists():
+    observed = _observed(data_dirs_present=(r"C:\ProgramData\containerd",))
+    plan = _containerd.plan(dataclasses.replace(ABSENT, purge=True), observed)
+    assert ("path_remove", r"C:\ProgramData\containerd") in _names(plan.steps)
+
+
+def test_absent_without_binary_unregisters_with_sc_exe():
+    plan = _containerd.plan(ABSENT, _observed(binary_exists=False, version=None, config_text=None))
+    assert plan.steps[1].params["FilePath"].lower().endswith(r"system32\sc.exe")
+
+
+def test_absent_on_clean_host_is_a_no_op():
+    assert not _containerd.plan(ABSENT, FRESH).changed
+
+
+def test_observe_undoes_powershell_scalar_collapse():
+    answer = {"binary": {"exists": True, "version_output": "containerd github.com/containerd/containerd v1.7.29 x"},
+              "service": None, "companions": {"name": "buildkitd", "status": "Running"},
+              "machine_path": r"C:\Windows", "defender_exclusions": "C:\\x.exe", "data_dirs_present": None}
+    observed = _containerd.observe(answer, lambda text: text.split()[2].lstrip("v"))
+    assert observed.version == "1.7.29"
+    assert observed.running_companions == ["buildkitd"]
+    assert observed.machine_path == (r"C:\Windows",) and observed.defender_exclusions == ("C:\\x.exe",)

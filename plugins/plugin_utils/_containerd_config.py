@@ -799,15 +799,16 @@ def default_config(version: str) -> dict[str, t.Any]:
     return tomllib.loads(DEFAULTS[default_series(version)])
 
 
-def merge(base: Mapping[str, t.Any], overrides: Mapping[str, t.Any]) -> dict[str, t.Any]:
+def merge(base: Mapping[str, t.Any], overrides: Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     """Deep-merge ``overrides`` onto ``base`` and return a new dict; neither input is changed.
 
     Tables merge key by key; any other value replaces what ``base`` has; ``None``
-    removes the key (removing a key ``base`` lacks is a no-op).  Values come back
-    as plain dict/list/str/int/float/bool, so tagged Ansible values do not leak.
+    removes the key (removing a key ``base`` lacks is a no-op).  ``overrides=None``
+    (``config: null`` in a task) changes nothing.  Values come back as plain
+    dict/list/str/int/float/bool, so tagged Ansible values do not leak.
     """
     merged = _plain(base)
-    for key, value in overrides.items():
+    for key, value in (overrides or {}).items():
         if value is None:
             merged.pop(key, None)
         elif isinstance(value, Mapping):

@@ -131,6 +131,7 @@ def test_parse_version_output(text, expected):
     pytest.param({"a": {"x": 1}}, {"a": 5}, {"a": 5}, id="scalar-replaces-table"),
     pytest.param({"a": {"x": 1}}, {"a": {}}, {"a": {"x": 1}}, id="empty-table-changes-nothing"),
     pytest.param({"a": 1}, {"b": 2}, {"a": 1, "b": 2}, id="new-key-added"),
+    pytest.param({"a": {"x": 1}}, None, {"a": {"x": 1}}, id="no-overrides"),
 ])
 def test_merge(base, overrides, expected):
     assert cc.merge(base, overrides) == expected

@@ -149,7 +149,9 @@ def test_merge_leaves_inputs_alone_and_shares_nothing():
 
 def test_merge_returns_builtin_types():
     merged = cc.merge({}, TaggedDict(root=TaggedStr("D:\\c"), items=(TaggedStr("a"),)))
-    assert type(merged["root"]) is str and type(merged["items"]) is list and type(merged["items"][0]) is str
+    assert not isinstance(merged, TaggedDict) and not isinstance(merged["root"], TaggedStr)
+    assert isinstance(merged["items"], list) and not isinstance(merged["items"][0], TaggedStr)
+    assert merged == {"root": "D:\\c", "items": ["a"]}
 
 
 # --- render -------------------------------------------------------------------------------------
@@ -343,7 +345,7 @@ def test_every_misplaced_key_is_reported():
     overrides = {"plugins": {CRI: {"sandbox_image": "p", "cni": {"conf_dir": "c", "bin_dir": "b"},
                                    "containerd": {"snapshotter": "s", "runtimes": {}}}}}
     errors = cc.check_overrides("2.1.5", overrides)
-    assert [e.split(" is where")[0] for e in errors] == [
+    assert [e.split(" is where", maxsplit=1)[0] for e in errors] == [
         f'config.plugins."{CRI}".sandbox_image',
         f'config.plugins."{CRI}".cni.conf_dir',
         f'config.plugins."{CRI}".cni.bin_dir',

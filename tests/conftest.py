@@ -35,10 +35,6 @@ class PlaybookRun:
     def state(self, host: str) -> dict[str, t.Any]:
         return json.loads((self.state_dir / f"{host}.json").read_text())
 
-    def results(self) -> list[dict[str, t.Any]]:
-        """Task results, when run with the json callback."""
-        return json.loads(self.stdout)
-
 
 class Simulator:
     """Runs playbooks against simulated hosts whose state lives in one temp folder."""
@@ -61,7 +57,7 @@ class Simulator:
         return path
 
     def run(self, playbook: str | os.PathLike, hosts: dict[str, dict[str, t.Any]] | None = None,
-            *args: str, check: bool = False, json_output: bool = False,
+            *args: str, check: bool = False,
             env: dict[str, str] | None = None) -> PlaybookRun:
         inventory = self.inventory(hosts or {"sim-host": {}})
         cmd = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook), *args]
@@ -77,8 +73,6 @@ class Simulator:
             "ANSIBLE_LOCAL_TEMP": str(self.root / "tmp"),
             "ANSIBLE_HOME": str(self.root / "ansible-home"),
         })
-        if json_output:
-            full_env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
         full_env.update(env or {})
         proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600)
         return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, self.state_dir)

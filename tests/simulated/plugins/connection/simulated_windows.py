@@ -32,6 +32,7 @@ options:
       - C(drop_connection) names a host script; the connection drops when it is about to run.
       - C(corrupt_download) bool; files the host downloads itself get wrong bytes.
       - C(pending_reboot) bool; a new host starts with a reboot pending.
+      - C(feature_rollback) list of feature names that a reboot undoes instead of completing.
     type: dict
     default: {}
     vars:

@@ -82,14 +82,11 @@ class ActionModule(WindowsAction):
         if args["state"] == "absent":
             return _containerd.Desired(**common)
         version = self._resolve_version(args)
-        errors = _containerd_config.check_overrides(version, args["config"])
-        if errors:
-            raise ModuleFailure(f"{self.module_name}: " + " ".join(errors))
-        try:
+        try:  # render refuses keys of the other schema and unsupported versions, naming the fix
             config_text = _containerd_config.render(version, args["config"])
+            merged = _containerd_config.merge(_containerd_config.default_config(version), args["config"])
         except _containerd_config.ContainerdConfigError as exc:
             raise ModuleFailure(f"{self.module_name}: {exc}") from None
-        merged = _containerd_config.merge(_containerd_config.default_config(version), args["config"])
         data_dirs = tuple(dict.fromkeys(d for d in (merged.get("root"), merged.get("state")) if d))
         return _containerd.Desired(
             **common,

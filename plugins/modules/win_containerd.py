@@ -16,7 +16,7 @@ description:
   - Runs on the controller as an action plugin. It reads the host's whole state in one round trip, plans, and applies
     the plan in at most two more (archive transfer and one apply step); a converged host costs exactly one round trip.
   - The configuration is C(containerd config default) of the target version (shipped with the collection for 1.7,
-    2.0 and 2.1+) deep-merged with O(config). Both schemas work: containerd 1.7 (C(version = 2)) and 2.x
+    2.0 and 2.1+) deep-merged with O(config). Both schemas work, containerd 1.7 (C(version = 2)) and 2.x
     (C(version = 3)). On an upgrade across them the file is re-rendered for the new schema.
   - Changing the configuration restarts the service, then restarts services that use containerd (such as
     C(buildkitd)) that were running.
@@ -60,6 +60,8 @@ options:
       - Use the keys of the target version's schema, for example C(plugins."io.containerd.grpc.v1.cri") for 1.7 and
         C(plugins."io.containerd.cri.v1.images") / C(plugins."io.containerd.cri.v1.runtime") for 2.x. Keys of the
         other schema are refused with the name of the right one.
+      - A V(null) value removes that key from the defaults; lists replace the default list whole.
+      - containerd 2.2 and later use the 2.1 defaults (the newest captured).
     type: dict
     default: {}
   config_path:
@@ -87,7 +89,7 @@ options:
     default: false
   purge:
     description:
-      - With O(state=absent), also delete containerd's data: the C(root) and C(state) folders of the configuration
+      - With O(state=absent), also delete containerd's data, the C(root) and C(state) folders of the configuration
         (by default under C(C:\ProgramData\containerd)), including every image and snapshot.
     type: bool
     default: false

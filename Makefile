@@ -1,4 +1,5 @@
 # The README's two commands: `make demo` and `make test`.  Each does its own set-up.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
@@ -6,11 +7,28 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | 
 COLLECTIONS := .collections/ansible_collections/ansible/windows/MANIFEST.json
 
 export PATH := $(BIN):$(PATH)
+# Plain logs in CI and in terminals alike (molecule and ansible-lint colour by default).
+export NO_COLOR := 1
+export ANSIBLE_NOCOLOR := 1
 # The simulated Windows host is a connection plugin that lives with the tests.
 SIM := ANSIBLE_CONNECTION_PLUGINS=$(CURDIR)/tests/simulated/plugins/connection
 DEMO_INVENTORY := tests/simulated/inventory/hosts.yml
 
-.PHONY: setup demo test unit
+# `make test` runs these in order and stops at the first that fails.
+STAGES := unit ps-grammar lint sanity package molecule
+TIMES := build/test-times.txt
+WINDOWS_SCENARIO := extensions/molecule/windows
+WINDOWS_EXAMPLE_INVENTORY := $(CURDIR)/$(WINDOWS_SCENARIO)/inventory/example.yml
+
+# $(call timed,STAGE,COMMAND): run COMMAND, print its wall time and record it in $(TIMES).
+define timed
+@mkdir -p $(dir $(TIMES)); echo "== $(1)"; start=$$(date +%s.%N); rc=0; ( $(2) ) || rc=$$?; \
+secs=$$(awk "BEGIN { printf \"%.1f\", $$(date +%s.%N) - $$start }"); \
+status=$$([ $$rc -eq 0 ] && echo ok || echo FAILED); \
+printf '%-12s %6ss  %s\n' "$(1)" "$$secs" "$$status" | tee -a $(TIMES); exit $$rc
+endef
+
+.PHONY: setup demo test unit ps-grammar lint sanity package molecule
 setup: $(STAMP) $(COLLECTIONS)
 
 $(STAMP): requirements-dev.txt requirements.txt
@@ -26,7 +44,35 @@ demo: setup
 	@echo "== Simulated Windows host (no real machine is touched): state in .sim/"
 	$(SIM) WCOW_SIM_STATE_DIR=$(CURDIR)/.sim/demo $(BIN)/ansible-playbook -i $(DEMO_INVENTORY) site.yml
 
-test: setup unit
+# One stage at a time even under `make -j`: the stages share two cores.
+test: setup
+	@rm -f $(TIMES)
+	@for stage in $(STAGES); do $(MAKE) --no-print-directory $$stage || exit 1; done
+	@echo "== make test passed; wall time per stage:"; cat $(TIMES)
 
+# pytest: unit tests, the simulated-host integration tests and the grammar check's tests.
 unit: setup
-	$(BIN)/python -m pytest -q tests
+	$(call timed,unit,$(BIN)/python -m pytest -q tests)
+
+# Every shipped .ps1 parses (no PowerShell here); prints file:line:column of each error.
+ps-grammar: setup
+	$(call timed,ps-grammar,$(BIN)/python tests/tools/ps_grammar.py)
+
+# ansible-lint, production profile (.ansible-lint), offline.
+lint: setup
+	$(call timed,lint,$(BIN)/ansible-lint)
+
+# ansible-test sanity from a copy under build/sanity/ansible_collections/wcow/buildkit.
+sanity: setup
+	$(call timed,sanity,$(BIN)/python tests/tools/sanity.py)
+
+# Build the tarball, install it, ansible-doc every module and syntax-check wcow.buildkit.site.
+package: setup
+	$(call timed,package,$(BIN)/python tests/tools/check_package.py)
+
+# The simulated scenario end to end; the windows scenario (real VMs) is only syntax-checked.
+molecule: setup
+	$(call timed,molecule,$(BIN)/molecule test -s simulated \
+	  && MOLECULE_INVENTORY=$(WINDOWS_EXAMPLE_INVENTORY) $(BIN)/molecule syntax -s windows \
+	  && for playbook in $(WINDOWS_SCENARIO)/create.yml extensions/molecule/shared/*.yml; do \
+	       $(BIN)/ansible-playbook --syntax-check -i $(WINDOWS_EXAMPLE_INVENTORY) $$playbook || exit 1; done)

@@ -26,6 +26,7 @@ class PlaybookRun:
     stdout: str
     stderr: str
     state_dir: pathlib.Path
+    tree_dir: pathlib.Path
 
     @property
     def recap(self) -> dict[str, dict[str, int]]:
@@ -35,6 +36,10 @@ class PlaybookRun:
     def state(self, host: str) -> dict[str, t.Any]:
         return json.loads((self.state_dir / f"{host}.json").read_text())
 
+    def result(self, host: str = "sim-host") -> dict[str, t.Any]:
+        """The host's last task result (written by the tree callback)."""
+        return json.loads((self.tree_dir / host).read_text())
+
 
 class Simulator:
     """Runs playbooks against simulated hosts whose state lives in one temp folder."""
@@ -43,6 +48,7 @@ class Simulator:
         self.root = root
         self.state_dir = root / "state"
         self.state_dir.mkdir()
+        self.runs = 0
 
     def inventory(self, hosts: dict[str, dict[str, t.Any]], group: str = "windows_builders") -> pathlib.Path:
         data = {"all": {"children": {group: {"hosts": hosts}},
@@ -63,6 +69,8 @@ class Simulator:
         cmd = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook), *args]
         if check:
             cmd.append("--check")
+        self.runs += 1
+        tree_dir = self.root / f"results-{self.runs}"
         full_env = dict(os.environ)
         full_env.update({
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
@@ -72,10 +80,12 @@ class Simulator:
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_LOCAL_TEMP": str(self.root / "tmp"),
             "ANSIBLE_HOME": str(self.root / "ansible-home"),
+            "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.tree",
+            "ANSIBLE_CALLBACK_TREE_DIR": str(tree_dir),
         })
         full_env.update(env or {})
         proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600)
-        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, self.state_dir)
+        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, self.state_dir, tree_dir)
 
     def state(self, host: str = "sim-host") -> dict[str, t.Any]:
         return json.loads((self.state_dir / f"{host}.json").read_text())

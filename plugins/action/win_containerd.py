@@ -99,7 +99,9 @@ class ActionModule(WindowsAction):
 
     def _resolve_version(self, args: dict[str, t.Any]) -> str:
         try:
-            return _artifacts.resolve_version("containerd", args)
+            version = _artifacts.resolve_version("containerd", args)
+            _artifacts.PROJECTS["containerd"].check_minimum(version)
+            return version
         except _artifacts.ArtifactError as exc:
             raise ModuleFailure(f"{self.module_name}: {exc}") from None
 

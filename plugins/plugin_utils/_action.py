@@ -32,7 +32,8 @@ class ModuleFailure(Exception):
 class WindowsAction(ActionBase):
     """Base for our action plugins that manage a Windows host."""
 
-    TRANSFERS_FILES = True
+    # put_file targets absolute paths we choose, so no remote temp dir (and no extra round trip).
+    TRANSFERS_FILES = False
     module_name = ""
     argument_spec: dict[str, t.Any] = {}
     argument_constraints: dict[str, t.Any] = {}

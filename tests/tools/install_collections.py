@@ -1,3 +1,5 @@
+# Copyright (c) wcow.buildkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Install the collections `make test` and `make demo` need, without Galaxy.
 
 Galaxy may be unreachable from CI machines, while the `ansible` package on PyPI
@@ -5,6 +7,8 @@ bundles every collection we depend on.  We download that wheel once (no deps),
 extract only the collections we need into `.collections/`, and link this
 repository in as `wcow.buildkit` so `ansible-playbook site.yml` finds it.
 """
+
+from __future__ import annotations
 
 import argparse
 import os

@@ -346,6 +346,7 @@ def stage(host: "WindowsHost", artifact: Artifact, remote_path: str,
     Controller/archive: transfers the file now (one round trip) and returns a verify_file step.
     Host mode: returns a download_file step (the host downloads to a temporary name,
     verifies, then renames; a mismatch deletes it and fails with expected, actual and URL).
+    With verification off and no digest to compare, host mode always downloads again.
     Run the returned steps first in the apply round trip.
     """
     if is_current(artifact, observed_sha256):

@@ -289,7 +289,7 @@ class ReleaseClient:
         return newest_release(project, self.list_releases(project), include_prereleases)
 
     # -- release files ------------------------------------------------------------
-    def get_small(self, url: str, *, option: str = "download_base_url", limit: int = 8 << 20) -> bytes | None:
+    def get_small(self, url: str, *, option: str = "download_base_url", limit: int = 32 << 20) -> bytes | None:
         """A checksum or attestation file; None when the server has no such file (404)."""
         response = self._send("GET", url, option=option, stream=True)
         try:

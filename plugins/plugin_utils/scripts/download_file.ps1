@@ -39,8 +39,12 @@ try {
         throw ('checksum mismatch for {0}: expected {1} {2}, actual {3}; the download was deleted' -f $Url, $Algorithm.ToLowerInvariant(), $expected, $digest)
     }
     $sha256 = (Get-FileHash -LiteralPath $temp -Algorithm SHA256).Hash.ToLowerInvariant()
-    $same = (Test-Path -LiteralPath $Path -PathType Leaf) -and ((Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash.ToLowerInvariant() -eq $sha256)
-    Move-Item -LiteralPath $temp -Destination $Path -Force
+    $same = $false
+    if (Test-Path -LiteralPath $Path -PathType Leaf) {
+        $same = (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash.ToLowerInvariant() -eq $sha256
+        Remove-Item -LiteralPath $Path -Force
+    }
+    Move-Item -LiteralPath $temp -Destination $Path
 }
 finally {
     if (Test-Path -LiteralPath $temp) {

@@ -153,7 +153,19 @@ def _client(settings: _Settings) -> ReleaseClient:
                          validate_certs=settings.validate_certs)
 
 
+def _archive_version(project: Project, settings: _Settings, archive: pathlib.Path) -> str:
+    """A local archive's version: pinned, or read from its release file name (no network)."""
+    version = settings.version if settings.version != "latest" else project.version_from_asset(archive.name)
+    if version is None:
+        raise ArtifactError(
+            f"cannot tell the {project.name} version of {archive.name} from its name: set version "
+            f"(the release names it {project.asset_name('X.Y.Z')})", option="version")
+    return version
+
+
 def _resolve(project: Project, settings: _Settings, client: ReleaseClient) -> str:
+    if settings.archive_path:
+        return _archive_version(project, settings, pathlib.Path(settings.archive_path))
     if settings.version != "latest":
         return settings.version
 
@@ -166,7 +178,8 @@ def _resolve(project: Project, settings: _Settings, client: ReleaseClient) -> st
 
 
 def resolve_version(project: str, options: dict[str, t.Any]) -> str:
-    """The version to install: pinned as given (without 'v'), or `latest` from the releases API, once per run."""
+    """The version to install: pinned as given (without 'v'), `latest` from the releases API once per run,
+    or with archive_path, the version in the archive's release file name."""
     proj = _project(project)
     settings = _settings(options)
     with _client(settings) as client:
@@ -278,12 +291,7 @@ def _prepare_archive(project: Project, settings: _Settings, download: bool,
     if not archive.is_file():
         raise ArtifactError(f"archive_path {archive} does not exist on the controller: give the path of the "
                             f"release archive (for example {project.asset_name('X.Y.Z')})", option="archive_path")
-    named = project.version_from_asset(archive.name)
-    version = settings.version if settings.version != "latest" else named
-    if version is None:
-        raise ArtifactError(
-            f"cannot tell the {project.name} version of {archive.name} from its name: set version "
-            f"(the release names it {project.asset_name('X.Y.Z')})", option="version")
+    version = _archive_version(project, settings, archive)
     project.check_minimum(version)
     expected = settings.checksum or known_checksum(project.name, archive.name)
     if expected is None and settings.verify_checksum:

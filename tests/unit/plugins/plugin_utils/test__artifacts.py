@@ -257,6 +257,13 @@ def test_local_archive_with_a_user_checksum_and_a_wrong_one(tmp_path, artifact_o
     assert f"actual {_sha256(archive)}" in caught.value.msg and str(archive) in caught.value.msg
 
 
+def test_local_archive_version_needs_no_network(tmp_path, artifact_options):
+    archive = _local_release(tmp_path, "containerd", "1.7.29", keep=(".sha256sum",))
+    offline = {**artifact_options, "archive_path": str(archive), "github_api_url": "http://127.0.0.1:9"}
+    assert resolve_version("containerd", offline) == "1.7.29"
+    assert resolve_version("containerd", {**offline, "version": "v2.0.11"}) == "2.0.11"
+
+
 def test_local_archive_renamed_needs_a_version(tmp_path, artifact_options):
     archive = _local_release(tmp_path, "containerd", "1.7.29", keep=(".sha256sum",))
     renamed = archive.with_name("containerd.tar.gz")

@@ -84,7 +84,7 @@ class Simulator:
             "ANSIBLE_CALLBACK_TREE_DIR": str(tree_dir),
         })
         full_env.update(env or {})
-        proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600, check=False)
         return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, self.state_dir, tree_dir)
 
     def state(self, host: str = "sim-host") -> dict[str, t.Any]:

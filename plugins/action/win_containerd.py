@@ -141,7 +141,7 @@ class ActionModule(WindowsAction):
             try:
                 artifact = _artifacts.prepare("containerd", {**args, "version": desired.version},
                                               download=True, warn=display.warning)
-                staging, _ = _artifacts.stage(host, artifact, desired.archive_path, observed.archive_sha256)
+                staging, _transferred = _artifacts.stage(host, artifact, desired.archive_path, observed.archive_sha256)
             except _artifacts.ArtifactError as exc:
                 raise ModuleFailure(f"{self.module_name}: {exc}") from None
             steps = staging + steps

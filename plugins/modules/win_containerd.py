@@ -28,7 +28,7 @@ description:
     containerd log.
   - Binaries are always called by absolute path, so a PATH change not yet seen by the WinRM session does not matter.
 author:
-  - wcow.buildkit contributors
+  - wcow.buildkit contributors (@wcow-buildkit)
 extends_documentation_fragment:
   - wcow.buildkit.artifact_source
 attributes:
@@ -39,6 +39,8 @@ attributes:
     support: full
     description: Shows C(config.toml) before and after, and the list of planned changes.
   platform:
+    description: Manages Windows hosts; runs on the controller and reaches them over WinRM, PSRP or SSH.
+    support: full
     platforms: windows
 options:
   state:
@@ -186,7 +188,10 @@ service:
     command_line:
       description: The registered command line (ImagePath).
       type: str
-      sample: '"C:\Program Files\containerd\bin\containerd.exe" --run-service --service-name containerd --config "C:\Program Files\containerd\config.toml" --log-file C:\ProgramData\containerd\containerd.log --log-level info'
+      sample: >-
+        "C:\Program Files\containerd\bin\containerd.exe" --run-service --service-name containerd
+        --config "C:\Program Files\containerd\config.toml" --log-file C:\ProgramData\containerd\containerd.log
+        --log-level info
 config_path:
   description: Path of C(config.toml) on the host.
   returned: always

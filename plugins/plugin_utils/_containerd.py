@@ -187,7 +187,8 @@ def _exclusions(desired: Desired) -> list[str]:
 
 def plan_present(desired: Desired, observed: Observed) -> Plan:
     plan = Plan()
-    assert desired.version and desired.config_text is not None
+    if not desired.version or desired.config_text is None:
+        raise AssertionError("plan_present needs a resolved version and a rendered config")
     installing = observed.version is None
     switching = not installing and observed.version != desired.version
     config_differs = observed.config_text != desired.config_text

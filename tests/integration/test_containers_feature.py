@@ -201,9 +201,9 @@ def test_bad_variables_are_named_before_the_host_is_touched(simulator):
     }
     run = simulator.run(simulator.playbook(PLAY), hosts)
     assert run.rc != 0
-    _, msg = failure(run, "bad-timeout")
+    msg = failure(run, "bad-timeout")[1]
     assert "containers_feature_reboot_timeout must be a positive number of seconds, got '0'" in msg
-    _, msg = failure(run, "bad-hyperv")
+    msg = failure(run, "bad-hyperv")[1]
     assert "containers_feature_hyperv" in msg
     assert "bool" in msg
     assert list(simulator.state_dir.glob("*.json")) == []  # neither host was contacted

@@ -90,7 +90,7 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     return {
         "binary": binary,
         "service": service,
-        "companions": [{"name": c["name"], "status": c["status"]} for _, c in sorted(companions.items())],
+        "companions": [{"name": c["name"], "status": c["status"]} for c in sorted(companions.values(), key=lambda c: c["name"].lower())],
         "data_dirs_present": [d for d in params.get("DataDirs") or [] if host.exists(d) or host.list_tree(d)],
         "config": config,
         "machine_path": host.path_entries(),

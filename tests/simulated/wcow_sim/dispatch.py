@@ -14,9 +14,8 @@ import pathlib
 import re
 import typing as t
 
-from . import ansible_windows, common  # noqa: F401  (registers contracts)
-from . import containerd  # noqa: F401
-from . import artifacts  # noqa: F401  pylint: disable=unused-import
+# Importing a contract module registers its contracts.
+from . import ansible_windows, artifacts, common, containerd  # noqa: F401  pylint: disable=unused-import
 from .host import ConnectionDropped, Host, ScriptFailure
 from .registry import MODULES, SCRIPTS
 

@@ -54,7 +54,7 @@ class Host:
 
     def service_start_fails(self, service: str, version: str | None) -> bool:
         for item in self.fault("service_start_fails", []) or []:
-            name, _, only_version = str(item).partition("@")
+            name, _at, only_version = str(item).partition("@")
             if name.lower() == service.lower() and (not only_version or only_version == version):
                 return True
         return False
@@ -211,8 +211,6 @@ class Host:
     # -- machine PATH -------------------------------------------------------------
     def path_entries(self) -> list[str]:
         return list(self.state["machine_path"])
-
-
 
 
 def split_win32(command_line: str) -> list[str]:

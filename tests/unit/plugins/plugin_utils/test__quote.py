@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 
 import pytest
 
@@ -12,7 +11,7 @@ from ansible_collections.wcow.buildkit.plugins.plugin_utils._quote import (
 )
 
 AWKWARD = ["plain", "with space", 'dou"ble', "single'quote", "$env:PATH", "back`tick", "ünïcødé", "",
-           "trailing\\", "C:\\Program Files\\x\\", "a\\\\\"b", "tab\tx", "‘curly’"]
+           "trailing\\", "C:\\Program Files\\x\\", "a\\\\\"b", "tab\tx", "\u2018curly\u2019"]
 
 
 @pytest.mark.parametrize("value", AWKWARD)
@@ -45,6 +44,6 @@ def test_quote_win32_table(value, quoted):
     assert quote_win32(value) == quoted
 
 
-@pytest.mark.parametrize("value, quoted", [("it's", "'it''s'"), ("‘x’", "'‘‘x’’'"), ("$x`", "'$x`'")])
+@pytest.mark.parametrize("value, quoted", [("it's", "'it''s'"), ("\u2018x\u2019", "'\u2018\u2018x\u2019\u2019'"), ("$x`", "'$x`'")])
 def test_quote_pwsh_doubles_every_single_quote_form(value, quoted):
     assert quote_pwsh(value) == quoted

@@ -16,6 +16,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "simulated"))
 CONNECTION_PLUGINS = REPO / "tests" / "simulated" / "plugins" / "connection"
+CALLBACK_PLUGINS = REPO / "tests" / "simulated" / "plugins" / "callback"
 _RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                     r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)", re.M)
 
@@ -37,7 +38,7 @@ class PlaybookRun:
         return json.loads((self.state_dir / f"{host}.json").read_text())
 
     def result(self, host: str = "sim-host") -> dict[str, t.Any]:
-        """The host's last task result (written by the tree callback)."""
+        """The host's last task result (written by the last_result callback)."""
         return json.loads((self.tree_dir / host).read_text())
 
 
@@ -80,8 +81,9 @@ class Simulator:
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_LOCAL_TEMP": str(self.root / "tmp"),
             "ANSIBLE_HOME": str(self.root / "ansible-home"),
-            "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.tree",
-            "ANSIBLE_CALLBACK_TREE_DIR": str(tree_dir),
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS),
+            "ANSIBLE_CALLBACKS_ENABLED": "last_result",
+            "WCOW_RESULTS_DIR": str(tree_dir),
         })
         full_env.update(env or {})
         proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600, check=False)

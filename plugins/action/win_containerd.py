@@ -55,6 +55,10 @@ class ActionModule(WindowsAction):
         if observed.docker_containerd and desired.state == "present":
             display.warning(f"{host.host}: Docker Engine runs its own containerd (pipe docker-containerd); "
                             "this standalone containerd is managed separately.")
+        if desired.state == "present" and not args["verify_checksum"] and (self.check_mode or not plan.needs_archive):
+            # prepare() warns when it fetches; warn on runs that fetch nothing as well.
+            display.warning(f"{self.module_name}: verify_checksum is off; containerd archives are installed "
+                            "without checking their digest. Set verify_checksum: true (the default).")
         if not plan.changed or self.check_mode:
             return result
         return self._apply(args, host, desired, observed, plan, result)

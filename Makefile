@@ -10,9 +10,6 @@ export PATH := $(BIN):$(PATH)
 # Plain logs in CI and in terminals alike (molecule and ansible-lint colour by default).
 export NO_COLOR := 1
 export ANSIBLE_NOCOLOR := 1
-# The simulated Windows host is a connection plugin that lives with the tests.
-SIM := ANSIBLE_CONNECTION_PLUGINS=$(CURDIR)/tests/simulated/plugins/connection
-DEMO_INVENTORY := tests/simulated/inventory/hosts.yml
 
 # `make test` runs these in order and stops at the first that fails.
 STAGES := unit ps-grammar lint sanity package molecule
@@ -40,9 +37,9 @@ $(STAMP): requirements-dev.txt requirements.txt
 $(COLLECTIONS): tests/tools/install_collections.py | $(STAMP)
 	$(BIN)/python tests/tools/install_collections.py --repo .
 
+# site.yml twice against fresh simulated hosts, releases from a fake GitHub on 127.0.0.1.
 demo: setup
-	@echo "== Simulated Windows host (no real machine is touched): state in .sim/"
-	$(SIM) WCOW_SIM_STATE_DIR=$(CURDIR)/.sim/demo $(BIN)/ansible-playbook -i $(DEMO_INVENTORY) site.yml
+	$(BIN)/python tests/tools/demo.py
 
 # One stage at a time even under `make -j`: the stages share two cores.
 test: setup

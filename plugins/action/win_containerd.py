@@ -57,8 +57,8 @@ class ActionModule(WindowsAction):
                             "this standalone containerd is managed separately.")
         if desired.state == "present" and not args["verify_checksum"] and (self.check_mode or not plan.needs_archive):
             # prepare() warns when it fetches; warn on runs that fetch nothing as well.
-            display.warning(f"{self.module_name}: verify_checksum is off; containerd archives are installed "
-                            "without checking their digest. Set verify_checksum: true (the default).")
+            display.warning(f"{self.module_name}: verify_checksum is false: containerd archives are installed "
+                            "WITHOUT checksum verification; remove verify_checksum: false to verify them")
         if not plan.changed or self.check_mode:
             return result
         return self._apply(args, host, desired, observed, plan, result)

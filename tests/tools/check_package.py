@@ -23,10 +23,10 @@ import subprocess
 import sys
 import tempfile
 
+from install_collections import link_dependencies  # same folder: the collections make setup extracted
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
-DEPENDENCIES = REPO / ".collections" / "ansible_collections"
-NEEDED = ("ansible/windows",)
 FQCN = "wcow.buildkit"
 
 INVENTORY = """\
@@ -90,13 +90,10 @@ def check(work: pathlib.Path) -> list[str]:
     installed = collections / "ansible_collections" / "wcow" / "buildkit"
     if not (installed / "MANIFEST.json").is_file():
         raise CheckFailed(f"installing {tarballs[0].name} left no MANIFEST.json in {installed}")
-    for dependency in NEEDED:
-        source = DEPENDENCIES / dependency
-        if not (source / "MANIFEST.json").is_file():
-            raise CheckFailed(f"{source} is missing; run `make setup` first")
-        link = collections / "ansible_collections" / dependency
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(source, target_is_directory=True)
+    try:
+        link_dependencies(REPO, collections)
+    except FileNotFoundError as exc:
+        raise CheckFailed(str(exc)) from None
     done.append(f"installed into {collections}")
 
     modules = module_names(REPO)

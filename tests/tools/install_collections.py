@@ -56,6 +56,17 @@ def _link_self(repo: pathlib.Path, dest: pathlib.Path) -> None:
     os.symlink(os.path.relpath(repo, link.parent), link)
 
 
+def link_dependencies(repo: pathlib.Path, collections_root: pathlib.Path) -> None:
+    """Link the collections we depend on (extracted by `make setup`) into another collections root."""
+    for collection in NEEDED:
+        source = repo / ".collections" / "ansible_collections" / collection
+        if not (source / "MANIFEST.json").is_file():
+            raise FileNotFoundError(f"{source} is missing; run `make setup` first")
+        link = collections_root / "ansible_collections" / collection
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(source, target_is_directory=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repo", default=".", help="repository root")

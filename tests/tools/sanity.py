@@ -34,11 +34,11 @@ import subprocess
 import sys
 import types
 
+from install_collections import link_dependencies  # same folder: the collections make setup extracted
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD_ROOT = REPO / "build" / "sanity"
 COLLECTION_DIR = BUILD_ROOT / "ansible_collections" / "wcow" / "buildkit"
-DEPENDENCIES = REPO / ".collections" / "ansible_collections"
-NEEDED = ("ansible/windows",)
 TEST_HOME = REPO / ".cache" / "ansible-test-home"
 WHEELS = REPO / ".cache" / "wheels"
 PYTHON = "3.11"
@@ -92,13 +92,10 @@ def stage_collection() -> None:
     # way up; without its own repository here it would find ours, which ignores build/.
     _run(["git", "init", "--quiet", str(COLLECTION_DIR)])
     _run(["git", "-C", str(COLLECTION_DIR), "add", "--all", "--force", "."])
-    for dependency in NEEDED:
-        source = DEPENDENCIES / dependency
-        if not (source / "MANIFEST.json").is_file():
-            raise SystemExit(f"sanity: {source} is missing; run `make setup` first")
-        link = BUILD_ROOT / "ansible_collections" / dependency
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(source, target_is_directory=True)
+    try:
+        link_dependencies(REPO, BUILD_ROOT)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"sanity: {exc}") from None
 
 
 def bootstrap_pip_version() -> str:

@@ -25,7 +25,7 @@ status=$$([ $$rc -eq 0 ] && echo ok || echo FAILED); \
 printf '%-12s %6ss  %s\n' "$(1)" "$$secs" "$$status" | tee -a $(TIMES); exit $$rc
 endef
 
-.PHONY: setup demo test unit ps-grammar lint sanity package molecule
+.PHONY: setup demo test unit ps-grammar lint sanity package molecule bench
 setup: $(STAMP) $(COLLECTIONS)
 
 $(STAMP): requirements-dev.txt requirements.txt
@@ -73,3 +73,7 @@ molecule: setup
 	  && MOLECULE_INVENTORY=$(WINDOWS_EXAMPLE_INVENTORY) $(BIN)/molecule syntax -s windows \
 	  && for playbook in $(WINDOWS_SCENARIO)/create.yml extensions/molecule/shared/*.yml; do \
 	       $(BIN)/ansible-playbook --syntax-check -i $(WINDOWS_EXAMPLE_INVENTORY) $$playbook || exit 1; done)
+
+# Figures, not assertions: round trips, bytes and wall time per win_containerd call.
+bench: setup
+	$(BIN)/python tests/bench/round_trips.py --latency-ms 50

@@ -12,7 +12,7 @@ from ansible.utils.display import Display
 
 from ..plugin_utils import _artifacts, _containerd, _containerd_config
 from ..plugin_utils._action import ModuleFailure, WindowsAction
-from ..plugin_utils._host import WindowsHost
+from ..plugin_utils._host import HostError, WindowsHost
 
 display = Display()
 
@@ -161,7 +161,16 @@ class ActionModule(WindowsAction):
     def _roll_back(self, host: WindowsHost, desired: _containerd.Desired, observed: _containerd.Observed,
                    plan: _containerd.Plan, result: dict[str, t.Any], failed_start: dict[str, t.Any]) -> dict[str, t.Any]:
         tail = _containerd.as_list(failed_start.get("log_tail"))
-        host.run(plan.rollback)
+        try:
+            host.run(plan.rollback)
+        except HostError as exc:
+            raise ModuleFailure(
+                f"{self.module_name}: containerd {desired.version} did not start, and restoring {observed.version} "
+                f"failed too: {exc.short_msg}. The previous binaries and config are in {desired.backup_dir}. "
+                f"Last lines of {desired.log_file}:\n" + "\n".join(tail),
+                changed=True, rolled_back=False, attempted_version=desired.version, log_tail=tail,
+                cmd=exc.command, rc=exc.rc, stderr=exc.stderr,
+            ) from None
         raise ModuleFailure(
             f"{self.module_name}: containerd {desired.version} did not start "
             f"(service status {failed_start.get('status')}); rolled back to {observed.version}, which is running again. "

@@ -181,10 +181,6 @@ def _start(desired: Desired, dependents: list[str], require: bool) -> list[Step]
     return steps
 
 
-def _exclusions(desired: Desired) -> list[str]:
-    return [desired.exe]
-
-
 def plan_present(desired: Desired, observed: Observed) -> Plan:
     plan = Plan()
     if not desired.version or desired.config_text is None:
@@ -216,7 +212,7 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     if not _path_has(observed.machine_path, desired.bin_dir):
         plan.add(f"add {desired.bin_dir} to the machine PATH",
                  Step("machine_path", {"Entry": desired.bin_dir, "State": "present"}))
-    plan.steps.extend(_defender_steps(plan, desired, observed))
+    _add_defender_steps(plan, desired, observed)
     if service is None:
         plan.add(f"register service {desired.service_name}", *_register(desired))
     elif drift:
@@ -240,22 +236,17 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     return plan
 
 
-def _defender_steps(plan: Plan, desired: Desired, observed: Observed) -> list[Step]:
+def _add_defender_steps(plan: Plan, desired: Desired, observed: Observed) -> None:
     if observed.defender_exclusions is None:  # Defender not installed: nothing to exclude from
-        return []
+        return
     present = {e.lower() for e in observed.defender_exclusions}
-    ours = _exclusions(desired)
-    if desired.state == "present" and desired.defender_exclusion:
-        missing = [p for p in ours if p.lower() not in present]
-        if missing:
-            plan.add("add Windows Defender process exclusions")
-            return [Step("defender_exclusion", {"Processes": missing, "State": "present"})]
-    else:
-        extra = [p for p in ours if p.lower() in present]
-        if extra:
-            plan.add("remove Windows Defender process exclusions")
-            return [Step("defender_exclusion", {"Processes": extra, "State": "absent"})]
-    return []
+    wanted = desired.state == "present" and desired.defender_exclusion
+    if wanted and desired.exe.lower() not in present:
+        plan.add("add Windows Defender process exclusions",
+                 Step("defender_exclusion", {"Processes": [desired.exe], "State": "present"}))
+    elif not wanted and desired.exe.lower() in present:
+        plan.add("remove Windows Defender process exclusions",
+                 Step("defender_exclusion", {"Processes": [desired.exe], "State": "absent"}))
 
 
 def plan_absent(desired: Desired, observed: Observed) -> Plan:
@@ -266,7 +257,7 @@ def plan_absent(desired: Desired, observed: Observed) -> Plan:
     if _path_has(observed.machine_path, desired.bin_dir):
         plan.add(f"remove {desired.bin_dir} from the machine PATH",
                  Step("machine_path", {"Entry": desired.bin_dir, "State": "absent"}))
-    plan.steps.extend(_defender_steps(plan, desired, observed))
+    _add_defender_steps(plan, desired, observed)
     if observed.binary_exists or observed.config_text is not None:
         plan.add(f"delete {desired.install_dir}",
                  Step("path_remove", {"Path": desired.install_dir}),

@@ -144,6 +144,15 @@ def test_failed_start_after_upgrade_rolls_back(converge, simulator):
     assert state["services"]["containerd"]["running_version"] == "1.7.29"
 
 
+def test_failed_rollback_says_where_the_previous_files_are(converge, simulator):
+    assert converge(version="1.7.29")[0].rc == 0
+    run, result = converge({"sim_faults": {"service_start_fails": ["containerd"]}}, version="2.1.5")
+    assert run.rc != 0 and result["rolled_back"] is False
+    assert "restoring 1.7.29 failed too" in result["msg"]
+    assert r"C:\Program Files\containerd.previous" in result["msg"]
+    assert result["cmd"] == "script service_start"
+
+
 def test_checksum_mismatch_changes_nothing(converge, simulator):
     run, result = converge(version="2.1.5", checksum="sha256:" + "0" * 64)
     assert run.rc != 0

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from wcow_sim import dispatch  # noqa: F401  # pylint: disable=unused-import (registers contracts)
+# Importing dispatch registers every contract.
+from wcow_sim import dispatch  # noqa: F401  # pylint: disable=unused-import
 from wcow_sim.registry import SCRIPTS
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

@@ -14,6 +14,7 @@ if ($OnlyIfRunning -and (Get-Service -Name $OnlyIfRunning -ErrorAction SilentlyC
 }
 $svc = Get-Service -Name $Name
 $changed = $svc.Status -ne 'Running'
+$startError = ''
 if ($changed) {
     try {
         Start-Service -Name $Name

@@ -13,7 +13,10 @@ if ($Archive -like '*.zip') {
     Expand-Archive -LiteralPath $Archive -DestinationPath $staging -Force
 }
 else {
+    # Native stderr must not become a terminating error: judge tar.exe by its exit code.
+    $ErrorActionPreference = 'Continue'
     $output = & "$env:SystemRoot\System32\tar.exe" -xzf $Archive -C $staging 2>&1 | Out-String
+    $ErrorActionPreference = 'Stop'
     if ($LASTEXITCODE -ne 0) {
         throw "tar.exe could not extract ${Archive}: $output"
     }

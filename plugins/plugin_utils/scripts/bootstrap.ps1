@@ -1,9 +1,17 @@
 # Runs the steps an action plugin sends on stdin and answers one JSON object.
-# Input (one JSON line): {"caller": "...", "steps": [{"name": "...", "script": "...", "params": {...}}]}
+# Input (one ASCII JSON line): {"caller": "...", "steps": [{"name": "...", "script": "...", "params": {...}}]}
 # Output: {"failed": false, "steps": [{"name": "...", "result": {...}}]}
 #     or: {"failed": true, "step": "...", "msg": "...", "error": "...", "steps": [...]}
+# The answer goes to the pipeline, not [Console]::Out, so PSRP (no console) receives it too.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+try {
+    # Answer in UTF-8 whatever the code page (paths may not be ASCII); PSRP has no console to set.
+    [Console]::OutputEncoding = [System.Text.UTF8Encoding]::new()
+}
+catch {
+    $null = $_
+}
 $payload = ConvertFrom-Json -InputObject (@($input) -join "`n")
 $done = [System.Collections.Generic.List[object]]::new()
 foreach ($step in $payload.steps) {
@@ -17,10 +25,11 @@ foreach ($step in $payload.steps) {
     }
     catch {
         $answer = @{ failed = $true; step = $step.name; msg = $_.Exception.Message; error = ($_ | Out-String); steps = $done }
-        [Console]::Out.WriteLine((ConvertTo-Json -InputObject $answer -Depth 20 -Compress))
-        exit 1
+        ConvertTo-Json -InputObject $answer -Depth 20 -Compress
+        $Host.SetShouldExit(1)
+        return
     }
     $last = if ($result.Count) { $result[-1] } else { @{} }
     $done.Add(@{ name = $step.name; result = $last })
 }
-[Console]::Out.WriteLine((ConvertTo-Json -InputObject @{ failed = $false; steps = $done } -Depth 20 -Compress))
+ConvertTo-Json -InputObject @{ failed = $false; steps = $done } -Depth 20 -Compress

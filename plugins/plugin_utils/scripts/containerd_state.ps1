@@ -11,12 +11,16 @@ param(
 $exe = Join-Path -Path $InstallDir -ChildPath 'bin\containerd.exe'
 $binary = @{ path = $exe; exists = (Test-Path -LiteralPath $exe -PathType Leaf); version_output = $null }
 if ($binary.exists) {
+    $ErrorActionPreference = 'Continue'  # a warning on stderr is not a failure
     try {
         $binary.version_output = (& $exe --version 2>&1 | Out-String).Trim()
     }
     catch {
         # A truncated or foreign file: no version, so the controller plans a reinstall.
         $binary.version_output = "error: $($_.Exception.Message)"
+    }
+    finally {
+        $ErrorActionPreference = 'Stop'
     }
 }
 

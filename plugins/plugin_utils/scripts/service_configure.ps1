@@ -8,7 +8,9 @@ Set-Service -Name $Name -StartupType $StartMode
 if ($null -ne $DependsOn) {
     # sc.exe wants "depend= a/b" with the space after '='; '/' alone clears the list.
     $list = if ($DependsOn.Count) { $DependsOn -join '/' } else { '/' }
+    $ErrorActionPreference = 'Continue'  # judge sc.exe by its exit code, not its stderr
     $output = & "$env:SystemRoot\System32\sc.exe" config $Name depend= $list 2>&1 | Out-String
+    $ErrorActionPreference = 'Stop'
     if ($LASTEXITCODE -ne 0) {
         throw "sc.exe config $Name depend= $list failed ($LASTEXITCODE): $output"
     }

@@ -12,7 +12,7 @@ from ansible.utils.display import Display
 
 from ..plugin_utils import _artifacts, _containerd, _containerd_config
 from ..plugin_utils._action import ModuleFailure, WindowsAction
-from ..plugin_utils._host import HostError, WindowsHost
+from ..plugin_utils._host import HostError, Step, WindowsHost
 
 display = Display()
 
@@ -41,14 +41,20 @@ class ActionModule(WindowsAction):
 
     def execute(self, args: dict[str, t.Any], host: WindowsHost, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         desired = self._desired(args)
-        answer = host.run_one("containerd_state", {
+        read = [Step("containerd_state", {
             "InstallDir": desired.install_dir,
             "ServiceName": desired.service_name,
             "ConfigPath": desired.config_path,
             "ArchivePath": desired.archive_path,
             "PipeName": desired.pipe_name,
             "DataDirs": list(desired.data_dirs),
-        })
+            "ArtifactDir": HOST_ARTIFACT_DIR,
+        })]
+        if desired.state == "present" and not self.check_mode:
+            # put_file cannot create folders, and a fourth round trip just for one would break the budget:
+            # make sure our scratch folder exists while reading (a no-op once it does).
+            read.insert(0, Step("directory_ensure", {"Path": HOST_ARTIFACT_DIR}))
+        answer = host.run(read)[-1]
         observed = _containerd.observe(answer, _containerd_config.parse_version_output)
         plan = _containerd.plan(desired, observed)
         result = self._result(desired, observed, plan)

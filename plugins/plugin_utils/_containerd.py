@@ -75,6 +75,7 @@ class Observed:
     service: dict[str, t.Any] | None
     companions: tuple[dict[str, t.Any], ...]
     data_dirs_present: tuple[str, ...]
+    staged_archives: tuple[str, ...]
     config_text: str | None
     machine_path: tuple[str, ...]
     defender_exclusions: tuple[str, ...] | None
@@ -104,6 +105,7 @@ def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | Non
         service=answer.get("service") or None,
         companions=tuple(as_list(answer.get("companions"))),
         data_dirs_present=tuple(as_list(answer.get("data_dirs_present"))),
+        staged_archives=tuple(as_list(answer.get("staged_archives"))),
         config_text=(answer.get("config") or {}).get("content"),
         machine_path=tuple(as_list(answer.get("machine_path"))),
         defender_exclusions=None if exclusions is None else tuple(as_list(exclusions)),
@@ -206,6 +208,9 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
         if installing:
             plan.add(f"install containerd {desired.version}")
         plan.steps.append(Step("archive_extract", {"Archive": desired.archive_path, "InstallDir": desired.install_dir}))
+        # Archives of other versions staged earlier are no longer needed (rollback uses the backup folder).
+        plan.steps.extend(Step("path_remove", {"Path": path}) for path in observed.staged_archives
+                          if path.lower() != (desired.archive_path or "").lower())
     if config_differs:
         plan.add(f"write {desired.config_path}",
                  Step("file_write", {"Path": desired.config_path, "Content": desired.config_text}))
@@ -262,6 +267,9 @@ def plan_absent(desired: Desired, observed: Observed) -> Plan:
         plan.add(f"delete {desired.install_dir}",
                  Step("path_remove", {"Path": desired.install_dir}),
                  Step("path_remove", {"Path": desired.backup_dir}))
+    if observed.staged_archives:
+        plan.add("delete staged containerd archives",
+                 *(Step("path_remove", {"Path": path}) for path in observed.staged_archives))
     if desired.purge:
         for path in observed.data_dirs_present:
             plan.add(f"purge {path}", Step("path_remove", {"Path": path}))

@@ -99,6 +99,8 @@ def test_upgrade_switches_config_schema_and_restarts_buildkitd(converge, simulat
     assert events[-2:] == ["service_start containerd", "service_start buildkitd"]
     assert state["processes"] == []
     assert state["services"]["buildkitd"]["status"] == "Running"
+    staged = sorted(f["path"].rsplit("\\", 1)[1] for f in state["files"].values() if "wcow.buildkit" in f["path"])
+    assert staged == ["containerd-2.1.5-windows-amd64.tar.gz"]  # the 1.7.29 archive was cleaned up
 
 
 def test_config_override_restarts_service_once(converge, simulator):
@@ -188,7 +190,7 @@ def test_absent_then_present(converge, simulator):
     assert state["services"] == {}
     assert not any("containerd" in p.lower() for p in state["machine_path"])
     assert state["defender_exclusions"]["processes"] == []
-    assert not any(k.startswith(r"c:\program files\containerd") for k in state["files"])
+    assert not any(k.startswith(r"c:\program files\containerd") or "wcow.buildkit" in k for k in state["files"])
     assert converge(state="absent")[1]["changed"] is False
     run, result = converge(version="2.1.5")
     assert run.rc == 0 and result["changed"] and simulator.state()["services"]["containerd"]["status"] == "Running"

@@ -6,7 +6,9 @@ param(
     [string]$ArchivePath,
     [string]$PipeName = 'containerd-containerd',
     [string[]]$CompanionServices = @('buildkitd'),
-    [string[]]$DataDirs = @()
+    [string[]]$DataDirs = @(),
+    [string]$ArtifactDir,
+    [string]$ArtifactFilter = 'containerd-*-windows-*.tar.gz'
 )
 $exe = Join-Path -Path $InstallDir -ChildPath 'bin\containerd.exe'
 $binary = @{ path = $exe; exists = (Test-Path -LiteralPath $exe -PathType Leaf); version_output = $null }
@@ -68,6 +70,9 @@ if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
     service = $service
     companions = $companions
     data_dirs_present = @($DataDirs | Where-Object { Test-Path -LiteralPath $_ })
+    staged_archives = @(if ($ArtifactDir -and (Test-Path -LiteralPath $ArtifactDir)) {
+            Get-ChildItem -LiteralPath $ArtifactDir -Filter $ArtifactFilter -File | ForEach-Object { $_.FullName }
+        })
     config = $config
     machine_path = @([Environment]::GetEnvironmentVariable('Path', 'Machine') -split ';' | Where-Object { $_ })
     defender_exclusions = $exclusions

@@ -202,6 +202,16 @@ def defender_exclusion(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]
     return {"processes": wanted, "state": params.get("State", "present"), "changed": True}
 
 
+@script("directory_ensure")
+def directory_ensure(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    path = params["Path"]
+    if host.is_dir(path):
+        return {"path": path, "changed": False}
+    host.make_dir(path)
+    host.event("directory_ensure", path)
+    return {"path": path, "changed": True}
+
+
 @script("path_remove")
 def path_remove(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     path = params["Path"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ntpath
 import tomllib
 import typing as t
@@ -63,6 +64,15 @@ def containerd_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, st
     return 1, "", f"containerd: simulated with arguments {argv!r} is not supported"
 
 
+def _staged(host: Host, folder: str | None, pattern: str) -> list[str]:
+    """Get-ChildItem -Filter: the files directly in folder whose name matches (case-insensitive)."""
+    if not folder:
+        return []
+    return [p for p in host.list_tree(folder)
+            if ntpath.dirname(p).lower() == folder.rstrip("\\").lower()
+            and fnmatch.fnmatch(ntpath.basename(p).lower(), pattern.lower())]
+
+
 @script("containerd_state")
 def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     exe = ntpath.join(params["InstallDir"], "bin", "containerd.exe")
@@ -92,6 +102,7 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         "service": service,
         "companions": [{"name": c["name"], "status": c["status"]} for c in sorted(companions.values(), key=lambda c: c["name"].lower())],
         "data_dirs_present": [d for d in params.get("DataDirs") or [] if host.exists(d) or host.list_tree(d)],
+        "staged_archives": _staged(host, params.get("ArtifactDir"), params.get("ArtifactFilter") or "containerd-*-windows-*.tar.gz"),
         "config": config,
         "machine_path": host.path_entries(),
         "defender_exclusions": list(host.state["defender_exclusions"]["processes"]),

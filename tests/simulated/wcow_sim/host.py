@@ -93,6 +93,9 @@ class Host:
     def exists(self, path: str) -> bool:
         return key(path) in self.state["files"] or key(path) in self.state["dirs"]
 
+    def is_dir(self, path: str) -> bool:
+        return key(path) in self.state["dirs"]
+
     def make_dir(self, path: str) -> None:
         while path and key(path) not in self.state["dirs"] and ntpath.dirname(path) != path:
             self.state["dirs"].append(key(path))

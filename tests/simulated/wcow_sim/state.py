@@ -36,7 +36,9 @@ def new_state(build: int = 20348) -> dict[str, t.Any]:
         "pending_reboot": False,
         "features": {"Containers": "Available", "Microsoft-Hyper-V": "Available"},
         "files": {},
-        "dirs": [],
+        # Folders every Windows install has (keys are lower case, as wcow_sim.host.key makes them).
+        "dirs": [r"c:\windows", r"c:\windows\system32", r"c:\windows\temp", r"c:\program files",
+                 r"c:\programdata", r"c:\users"],
         "services": {},
         "machine_path": list(SYSTEM_PATH),
         "registry": {},

@@ -46,12 +46,13 @@ options:
 """
 
 import json
+import ntpath
 import os
 import sys
 import time
 import typing as t
 
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.connection import ConnectionBase
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -135,6 +136,10 @@ class Connection(ConnectionBase):
         # A transfer belongs to the module call that asked for it.
         context, host = self._open(getattr(self, "_last_caller", "put_file"), len(data))
         try:
+            # Like ansible's winrm/psrp put_file ([IO.File]::Create): the folder must already exist.
+            if not host.is_dir(ntpath.dirname(out_path)):
+                raise AnsibleError(f"failed to transfer file to {out_path}: Could not find a part of the path "
+                                   f"'{out_path}'.")
             host.write_file(out_path, data)
             host.event("put_file", out_path)
         finally:

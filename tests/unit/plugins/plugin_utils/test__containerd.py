@@ -19,12 +19,12 @@ CONVERGED = Observed(
     version="2.1.5", binary_exists=True,
     service={"name": "containerd", "status": "Running", "start_mode": "Automatic",
              "command_line": DESIRED.command_line()},
-    companions=(), data_dirs_present=(), config_text="version = 3\n",
+    companions=(), data_dirs_present=(), staged_archives=(DESIRED.archive_path,), config_text="version = 3\n",
     machine_path=(r"C:\Windows\system32", INSTALL + "\\bin\\"), defender_exclusions=(), archive_sha256=None,
     pipe_ready=True, docker_containerd=False, shim_processes=0,
 )
 FRESH = Observed(version=None, binary_exists=False, service=None, companions=(), data_dirs_present=(),
-                 config_text=None, machine_path=(r"C:\Windows\system32",), defender_exclusions=None,
+                 config_text=None, machine_path=(r"C:\Windows\system32",), defender_exclusions=None, staged_archives=(),
                  archive_sha256=None, pipe_ready=False, docker_containerd=False, shim_processes=0)
 BUILDKITD_RUNNING = ({"name": "buildkitd", "status": "Running"},)
 
@@ -109,6 +109,14 @@ def test_upgrade_stops_companions_shims_backs_up_and_can_roll_back():
     assert plan.rollback[-2].params["Require"] is True
 
 
+def test_upgrade_deletes_archives_of_other_versions_once_extracted():
+    old = r"C:\ProgramData\wcow.buildkit\artifacts\containerd-1.7.29-windows-amd64.tar.gz"
+    plan = _containerd.plan(DESIRED, _observed(version="1.7.29", staged_archives=(old, DESIRED.archive_path.upper())))
+    names = _names(plan.steps)
+    assert names.index(("archive_extract", "")) < names.index(("path_remove", old))
+    assert ("path_remove", DESIRED.archive_path.upper()) not in names
+
+
 def test_downgrade_is_named_as_such():
     plan = _containerd.plan(_desired(version="1.7.29"), CONVERGED)
     assert plan.changes[0] == "downgrade containerd 2.1.5 -> 1.7.29"
@@ -139,7 +147,7 @@ def test_absent_removes_everything_but_data():
     plan = _containerd.plan(ABSENT, observed)
     assert [s.script for s in plan.steps] == [
         "service_stop", "run_command", "service_wait_gone", "machine_path", "defender_exclusion",
-        "path_remove", "path_remove"]
+        "path_remove", "path_remove", "path_remove"]  # install dir, its backup, the staged archive
     assert all(r"C:\ProgramData\containerd" != s.params.get("Path") for s in plan.steps)
 
 
@@ -152,6 +160,12 @@ def test_absent_with_purge_deletes_data_that_exists():
 def test_absent_without_binary_unregisters_with_sc_exe():
     plan = _containerd.plan(ABSENT, _observed(binary_exists=False, version=None, config_text=None))
     assert plan.steps[1].params["FilePath"].lower().endswith(r"system32\sc.exe")
+
+
+def test_absent_deletes_staged_archives():
+    plan = _containerd.plan(ABSENT, dataclasses.replace(FRESH, staged_archives=(DESIRED.archive_path,)))
+    assert plan.changes == ["delete staged containerd archives"]
+    assert _names(plan.steps) == [("path_remove", DESIRED.archive_path)]
 
 
 def test_absent_on_clean_host_is_a_no_op():

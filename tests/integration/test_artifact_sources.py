@@ -103,3 +103,15 @@ def test_verification_off_warns_every_run(simulator, fake_github, tmp_path):
         run = simulator.run(simulator.playbook(_play(options)))
         assert run.rc == 0, (attempt, run.stdout)
         assert "verify_checksum is false" in run.stderr and "WITHOUT checksum verification" in run.stderr
+
+
+def test_latest_is_resolved_once_per_run_not_per_host(simulator, fake_github, tmp_path):
+    options = fake_github.options(cache_dir=str(tmp_path / "cache"))  # version: latest
+    hosts = {"win-a": {}, "win-b": {}, "win-c": {}}
+    run = simulator.run(simulator.playbook(_play(options)), hosts, "--forks", "3")
+    assert run.rc == 0, run.stdout
+    releases_calls = [r for r in fake_github.api_requests() if "/releases" in r.path]
+    assert len(releases_calls) == 1, [r.path for r in fake_github.api_requests()]
+    assert {_installed_version(run.state(h)) for h in hosts} == {"2.1.5"}  # newest stable, not the 2.2 rc
+    run = simulator.run(simulator.playbook(_play(options)), hosts)
+    assert run.rc == 0 and len([r for r in fake_github.api_requests() if "/releases" in r.path]) == 2

@@ -215,3 +215,14 @@ def test_dropped_connection_is_unreachable_not_a_crash(converge, simulator):
     assert "Traceback" not in run.stdout
     run, result = converge(version="2.1.5")
     assert run.rc == 0 and simulator.state()["services"]["containerd"]["status"] == "Running"
+
+
+def test_module_defaults_group_reaches_the_module(simulator, fake_github, tmp_path):
+    play = [{"hosts": "windows_builders", "gather_facts": False,
+             "module_defaults": {"group/wcow.buildkit.buildkit": {
+                 **fake_github.options(cache_dir=str(tmp_path / "cache")), "version": "1.7.29"}},
+             "tasks": [{"wcow.buildkit.win_containerd": {"log_level": "debug"}}]}]
+    run = simulator.run(simulator.playbook(json.dumps(play)))
+    assert run.rc == 0, run.stdout
+    assert run.result()["version"] == "1.7.29"
+    assert "--log-level debug" in simulator.state()["services"]["containerd"]["command_line"]

@@ -97,14 +97,12 @@ class ActionModule(WindowsAction):
             merged = _containerd_config.merge(_containerd_config.default_config(version), args["config"])
         except _containerd_config.ContainerdConfigError as exc:
             raise ModuleFailure(f"{self.module_name}: {exc}") from None
-        data_dirs = tuple(dict.fromkeys(d for d in (merged.get("root"), merged.get("state")) if d))
         return _containerd.Desired(
             **common,
             version=version,
             config_text=config_text,
             archive_path=ntpath.join(HOST_ARTIFACT_DIR, _artifacts.PROJECTS["containerd"].asset_name(version)),
             pipe_address=(merged.get("grpc") or {}).get("address") or _containerd.DEFAULT_PIPE,
-            data_dirs=data_dirs or (_containerd.DEFAULT_DATA_DIR,),
         )
 
     def _resolve_version(self, args: dict[str, t.Any]) -> str:

@@ -23,7 +23,7 @@ import typing as t
 from ansible.errors import AnsibleError
 from ansible.utils.display import Display
 
-from ._quote import join_posix, join_win32
+from ._quote import join_posix
 
 display = Display()
 
@@ -175,13 +175,6 @@ class WindowsHost:
             )
         return [item.get("result") if isinstance(item.get("result"), dict) else {"value": item.get("result")}
                 for item in results]
-
-    def run_command(self, argv: t.Sequence[str], secrets: t.Sequence[str] = ()) -> dict[str, t.Any]:
-        """Run a native program by argv (absolute path first); returns rc, stdout, stderr."""
-        params = {"FilePath": str(argv[0]), "Arguments": join_win32([str(a) for a in argv[1:]])}
-        result = self.run([Step("run_command", params)])[0]
-        return {key: _mask(result.get(key) or "", secrets) if key != "rc" else result.get("rc")
-                for key in ("rc", "stdout", "stderr")}
 
     def put_file(self, local_path: str, remote_path: str) -> None:
         """Copy a controller file to the host (one round trip)."""

@@ -17,6 +17,9 @@ accepts; write them another way in shipped scripts:
 - generic types with an arity (`List`1[string]`), nested types (`[A+B]`), delegate
   types (`[Func[[Object], [int]]]`) and loop labels (`:outer`, `break outer`);
 - a script that is only a `param()` block.
+
+After the grammar, the same run applies the raw-answer rule (`ps_answers.py`: answers
+hold plain values, never raw cmdlet or provider output; its docstring states the rule).
 """
 
 from __future__ import annotations
@@ -125,7 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(problem)
     print(f"ps_grammar: {len(files)} file(s) checked, {len(problems)} syntax error(s)", file=sys.stderr)
-    return 1 if problems else 0
+    if problems:
+        return 1
+    # Only scripts that parse can be judged by the raw-answer rule.
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    import ps_answers  # pylint: disable=import-outside-toplevel
+
+    return ps_answers.main([str(path) for path in files])
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ do {
 
 $tail = @()
 if (-not $ready -and $LogFile -and (Test-Path -LiteralPath $LogFile -PathType Leaf)) {
-    $tail = @(Get-Content -LiteralPath $LogFile -Tail 20)
+    # [string[]]: plain strings; 5.1 decorates each Get-Content line with PSPath, PSDrive, PSProvider...
+    $tail = [string[]]@(Get-Content -LiteralPath $LogFile -Tail 20)
 }
 if (-not $ready -and $Require) {
     throw "service $Name did not come up (status $($svc.Status)). $startError Log tail: $($tail -join [Environment]::NewLine)"

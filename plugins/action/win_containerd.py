@@ -164,7 +164,7 @@ class ActionModule(WindowsAction):
 
     def _roll_back(self, host: WindowsHost, desired: _containerd.Desired, observed: _containerd.Observed,
                    plan: _containerd.Plan, result: dict[str, t.Any], failed_start: dict[str, t.Any]) -> dict[str, t.Any]:
-        tail = _containerd.as_list(failed_start.get("log_tail"))
+        tail = host.answer_strings(failed_start.get("log_tail"), "service_start", "log_tail")
         try:
             host.run(plan.rollback)
         except HostError as exc:

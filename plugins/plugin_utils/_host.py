@@ -176,6 +176,22 @@ class WindowsHost:
         return [item.get("result") if isinstance(item.get("result"), dict) else {"value": item.get("result")}
                 for item in results]
 
+    def answer_strings(self, value: t.Any, script: str, field: str) -> list[str]:
+        """A list-of-strings answer field; PowerShell's JSON turns a one-item array into the item.
+
+        Raises HostError naming the script when an item is not a string (a script that returned
+        raw cmdlet output, e.g. 5.1's decorated Get-Content lines), rather than joining objects.
+        """
+        items = [] if value is None else value if isinstance(value, list) else [value]
+        odd = [item for item in items if not isinstance(item, str)]
+        if odd:
+            raise HostError(
+                f"{script}.ps1 answered {field} with {len(odd)} item(s) that are not strings "
+                f"(first: {json.dumps(odd[0])[:200]}); this is a defect of the collection's host script",
+                host=self.host, command=f"script {script}",
+            )
+        return items
+
     def put_file(self, local_path: str, remote_path: str) -> None:
         """Copy a controller file to the host (one round trip)."""
         display.vvv(f"wcow.buildkit: {self.caller} puts {local_path} -> {remote_path}", host=self.host)

@@ -16,6 +16,7 @@ import typing as t
 
 # Importing a contract module registers its contracts.
 from . import ansible_windows, artifacts, common, containerd  # noqa: F401  pylint: disable=unused-import
+from . import psjson
 from .host import ConnectionDropped, Host, ScriptFailure
 from .registry import MODULES, SCRIPTS
 
@@ -43,7 +44,16 @@ def is_bootstrap(script: str) -> bool:
 
 
 def run_steps(host: Host, payload: dict[str, t.Any]) -> tuple[int, dict[str, t.Any]]:
-    """The bootstrap's contract: run steps in order, stop at the first failure."""
+    """The bootstrap's contract: run steps in order, stop at the first failure.
+
+    The answer is what the shipped bootstrap's `ConvertTo-Json -Depth N` makes of it on
+    Windows PowerShell 5.1: anything nested deeper than N arrives as a string.
+    """
+    rc, answer = _run_steps(host, payload)
+    return rc, psjson.convert(answer, psjson.bootstrap_depth())
+
+
+def _run_steps(host: Host, payload: dict[str, t.Any]) -> tuple[int, dict[str, t.Any]]:
     done: list[dict[str, t.Any]] = []
     drop_at = host.fault("drop_connection")
     for step in payload.get("steps", []):

@@ -153,3 +153,15 @@ def test_posix_failure_carries_cmd_rc_stdout_stderr_and_masks_secrets():
         PosixHost(action, "mac1").run(["docker", "buildx", "rm", "b"], secrets=["hunter2"])
     assert info.value.rc == 1 and "docker buildx rm b" in info.value.command
     assert "hunter2" not in str(info.value) and "no builder" in info.value.stderr
+
+
+@pytest.mark.parametrize("value, expected", [(None, []), ("one line", ["one line"]), (["a", "b"], ["a", "b"])])
+def test_answer_strings_accepts_strings_and_powershells_collapsed_arrays(value, expected):
+    assert WindowsHost(FakeConnection(), "win1", "t").answer_strings(value, "service_start", "log_tail") == expected
+
+
+def test_answer_strings_refuses_objects_naming_the_script():
+    """5.1's ConvertTo-Json writes a decorated Get-Content line as an object, not a string."""
+    line = {"value": "level=fatal", "PSPath": "Microsoft.PowerShell.Core\\FileSystem::C:\\x.log", "ReadCount": 1}
+    with pytest.raises(HostError, match=r"service_start\.ps1 answered log_tail with 1 item\(s\) that are not strings"):
+        WindowsHost(FakeConnection(), "win1", "t").answer_strings([line], "service_start", "log_tail")

@@ -16,7 +16,7 @@ import typing as t
 
 # Importing a contract module registers its contracts.
 from . import ansible_windows, artifacts, common, containerd  # noqa: F401  pylint: disable=unused-import
-from . import psjson
+from . import binding, psjson
 from .host import ConnectionDropped, Host, ScriptFailure
 from .registry import MODULES, SCRIPTS
 
@@ -69,7 +69,9 @@ def _run_steps(host: Host, payload: dict[str, t.Any]) -> tuple[int, dict[str, t.
             host.event("connection_dropped", name)
             raise ConnectionDropped(f"connection dropped while running {name}.ps1")
         try:
-            result = handler(host, step.get("params") or {})
+            # `& $block @splat`: PowerShell binds the params to the script's param() block first.
+            params = binding.bind(binding.signature(shipped), step.get("params") or {})
+            result = handler(host, params)
         except ScriptFailure as exc:
             return 1, {"failed": True, "step": name, "msg": str(exc), "error": str(exc), "steps": done}
         done.append({"name": name, "result": result})

@@ -13,7 +13,6 @@ POSIX hosts (buildx clients on Linux/macOS): argv lists, quoted here.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import functools
 import json
@@ -29,7 +28,6 @@ display = Display()
 
 SCRIPT_DIR = pathlib.Path(__file__).resolve().parent / "scripts"
 MASK = "********"
-_POWERSHELL = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand"
 
 
 @functools.lru_cache(maxsize=None)
@@ -41,11 +39,19 @@ def script_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def encode_command(script: str) -> str:
-    """A PowerShell command line that runs `script` (as -EncodedCommand, UTF-16LE)."""
-    lines = [line.strip() for line in script.splitlines() if line.strip() and not line.strip().startswith("#")]
-    encoded = base64.b64encode("\n".join(lines).encode("utf-16-le")).decode("ascii")
-    return f"{_POWERSHELL} {encoded}"
+def encode_command(shell: t.Any, script: str, caller: str) -> str:
+    """The command line that runs `script`, encoded by the connection's shell plugin as ansible.windows does.
+
+    Comment lines are dropped first: WinRM caps a command line at 8191 characters.
+    """
+    if shell is None or not hasattr(shell, "_encode_script"):
+        raise AnsibleError(
+            f"{caller} manages Windows hosts through PowerShell, but this host's shell is "
+            f"'{getattr(shell, '_load_name', shell)}': set ansible_shell_type to powershell for it"
+        )
+    lines = [line for line in script.splitlines() if line.strip() and not line.strip().startswith("#")]
+    # strict_mode off: our scripts target plain 5.1 semantics; preserve_rc off: the bootstrap sets its exit code.
+    return shell._encode_script("\n".join(lines), as_list=False, strict_mode=False, preserve_rc=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +157,7 @@ class WindowsHost:
         )
         payload = json.dumps({"caller": self.caller, "steps": [step.payload() for step in steps]})
         rc, stdout, stderr = self._connection.exec_command(
-            encode_command(script_text("bootstrap")), in_data=payload.encode("utf-8") + b"\n", sudoable=False
+            encode_command(getattr(self._connection, "_shell", None), script_text("bootstrap"), self.caller), in_data=payload.encode("utf-8") + b"\n", sudoable=False
         )
         stdout, stderr = _text(stdout), _text(stderr)
         answer = _parse_answer(stdout)

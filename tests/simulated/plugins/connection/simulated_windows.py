@@ -45,6 +45,7 @@ options:
       - name: sim_latency_ms
 """
 
+import base64
 import json
 import ntpath
 import os
@@ -61,6 +62,9 @@ from wcow_sim import dispatch  # noqa: E402
 from wcow_sim.ansible_windows import raw_command  # noqa: E402
 from wcow_sim.host import ConnectionDropped, Host  # noqa: E402
 from wcow_sim.state import StateStore  # noqa: E402
+
+
+PUT_FILE_CHUNK = 250000  # ansible-core winrm.py: _put_file_stdin_iterator(buffer_size=250000)
 
 
 class Connection(ConnectionBase):
@@ -82,7 +86,7 @@ class Connection(ConnectionBase):
         self._connected = True
         return self
 
-    def _open(self, caller: str, sent: int) -> t.Any:
+    def _open(self, caller: str, sent: int, requests: int = 1) -> t.Any:
         store = StateStore(self.get_option("state_dir"), self._play_context.remote_addr)
         faults = self.get_option("faults") or {}
         initial = {"pending_reboot": bool(faults.get("pending_reboot"))}
@@ -92,10 +96,10 @@ class Connection(ConnectionBase):
         context = store.open(build=int(self.get_option("build")), initial=initial)
         state = context.__enter__()
         stats = state["stats"]
-        stats["round_trips"] += 1
+        stats["round_trips"] += requests
         stats["bytes_sent"] += sent
         per = stats["by_module"].setdefault(caller, {"round_trips": 0, "bytes_sent": 0})
-        per["round_trips"] += 1
+        per["round_trips"] += requests
         per["bytes_sent"] += sent
         return context, Host(self._play_context.remote_addr, state, faults)
 
@@ -133,8 +137,11 @@ class Connection(ConnectionBase):
         super().put_file(in_path, out_path)
         with open(in_path, "rb") as source:
             data = source.read()
-        # A transfer belongs to the module call that asked for it.
-        context, host = self._open(getattr(self, "_last_caller", "put_file"), len(data))
+        # As ansible's winrm plugin sends it (_put_file_stdin_iterator): 250,000-byte chunks, each
+        # base64-encoded plus CRLF in its own request. A transfer belongs to the module call that asked for it.
+        chunks = [data[i:i + PUT_FILE_CHUNK] for i in range(0, len(data), PUT_FILE_CHUNK)] or [b""]
+        wire = sum(len(base64.b64encode(chunk)) + 2 for chunk in chunks if chunk)
+        context, host = self._open(getattr(self, "_last_caller", "put_file"), wire, requests=len(chunks))
         try:
             # Like ansible's winrm/psrp put_file ([IO.File]::Create): the folder must already exist.
             if not host.is_dir(ntpath.dirname(out_path)):

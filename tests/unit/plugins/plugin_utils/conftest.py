@@ -10,6 +10,7 @@ import sys
 import typing as t
 
 import pytest
+from ansible.plugins.loader import shell_loader
 
 TESTS = pathlib.Path(__file__).resolve().parents[3]
 for folder in (TESTS / "fixtures", TESTS / "simulated"):
@@ -29,6 +30,7 @@ class InProcessConnection:
 
     def __init__(self, host: Host):
         self.host = host
+        self._shell = shell_loader.get("powershell")  # what the winrm/psrp connections carry
         self.round_trips = 0
         self.transfers: list[str] = []
 

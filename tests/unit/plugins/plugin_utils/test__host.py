@@ -7,7 +7,8 @@ import json
 import shlex
 
 import pytest
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.plugins.loader import shell_loader
 
 from ansible_collections.wcow.buildkit.plugins.plugin_utils import _host
 from ansible_collections.wcow.buildkit.plugins.plugin_utils._host import HostError, PosixHost, Step, WindowsHost
@@ -15,115 +16,124 @@ from ansible_collections.wcow.buildkit.plugins.plugin_utils._host import HostErr
 WINRM_COMMAND_LIMIT = 8191  # cmd.exe / WinRM command-line cap, in characters
 
 
-class FakeConnection:
-    """Records what a Windows connection is asked to run and answers like a bootstrap would."""
+class RawConnection:
+    """A connection whose host answers `stdout` verbatim (or raises): for transport-level failures only."""
 
-    def __init__(self, answer=None, rc=0, stderr=b"", raw_stdout=None, exc=None):
-        self.calls = []
-        self.answer, self.rc, self.stderr, self.raw_stdout, self.exc = answer, rc, stderr, raw_stdout, exc
+    def __init__(self, stdout=b"", rc=0, exc=None):
+        self._shell = shell_loader.get("powershell")
+        self.stdout, self.rc, self.exc, self.calls = stdout, rc, exc, []
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         self.calls.append((cmd, in_data))
         if self.exc:
             raise self.exc
-        payload = json.loads(in_data)
-        if self.raw_stdout is not None:
-            return self.rc, self.raw_stdout, self.stderr
-        answer = self.answer or {"failed": False, "steps": [
-            {"name": s["name"], "result": {"echo": s["params"]}} for s in payload["steps"]]}
-        return self.rc, json.dumps(answer).encode(), self.stderr
+        return self.rc, self.stdout, b""
 
 
 def _decoded(cmd: str) -> str:
     return base64.b64decode(cmd.rsplit(" ", 1)[1]).decode("utf-16-le")
 
 
-def test_one_round_trip_carries_every_step_and_returns_each_answer():
-    conn = FakeConnection()
-    host = WindowsHost(conn, "win1", "wcow.buildkit.test")
-    answers = host.run([Step("file_write", {"Path": r"C:\a b\c.txt", "Content": "x"}),
-                        Step("service_stop", {"Name": "containerd"})])
-    assert len(conn.calls) == 1
-    assert answers == [{"echo": {"Path": r"C:\a b\c.txt", "Content": "x"}}, {"echo": {"Name": "containerd"}}]
-    cmd, in_data = conn.calls[0]
-    assert cmd.startswith("PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand ")
-    assert "ConvertFrom-Json" in _decoded(cmd)
-    payload = json.loads(in_data)
-    assert payload["caller"] == "wcow.buildkit.test"
-    assert [s["name"] for s in payload["steps"]] == ["file_write", "service_stop"]
-    assert payload["steps"][0]["script"] == _host.script_text("file_write")
+def test_one_round_trip_runs_every_step_on_the_host(sim_windows):
+    answers = sim_windows.windows.run([Step("directory_ensure", {"Path": r"C:\a b"}),
+                                       Step("file_write", {"Path": r"C:\a b\c.txt", "Content": "x"})])
+    assert sim_windows.connection.round_trips == 1
+    assert [a["changed"] for a in answers] == [True, True]
+    assert sim_windows.host.read_text(r"C:\a b\c.txt") == "x"
 
 
-def test_large_payload_travels_on_stdin_not_the_command_line():
-    conn = FakeConnection()
+def test_the_command_is_the_bootstrap_encoded_by_the_connections_shell(sim_windows, monkeypatch):
+    sent = []
+    real = sim_windows.connection.exec_command
+    monkeypatch.setattr(sim_windows.connection, "exec_command",
+                        lambda cmd, in_data=None, sudoable=True: sent.append(cmd) or real(cmd, in_data, sudoable))
+    sim_windows.windows.run_one("directory_ensure", {"Path": r"C:\x"})
+    shell = shell_loader.get("powershell")
+    expected_script = "\n".join(line for line in _host.script_text("bootstrap").splitlines()
+                                if line.strip() and not line.strip().startswith("#"))
+    assert sent == [shell._encode_script(expected_script, strict_mode=False, preserve_rc=False)]
+    assert len(sent[0]) < WINRM_COMMAND_LIMIT
+
+
+def test_a_shell_that_is_not_powershell_is_a_clear_error():
+    conn = RawConnection()
+    conn._shell = shell_loader.get("sh")
+    with pytest.raises(AnsibleError, match="set ansible_shell_type to powershell"):
+        WindowsHost(conn, "win1", "wcow.buildkit.win_containerd").run_one("directory_ensure", {"Path": "C:\\x"})
+    assert conn.calls == []
+
+
+def test_large_payload_travels_on_stdin_not_the_command_line(sim_windows, monkeypatch):
+    sent = []
+    real = sim_windows.connection.exec_command
+    monkeypatch.setattr(sim_windows.connection, "exec_command",
+                        lambda cmd, in_data=None, sudoable=True: sent.append(cmd) or real(cmd, in_data, sudoable))
     content = "x" * 2_000_000
-    WindowsHost(conn, "win1", "t").run_one("file_write", {"Path": r"C:\big.txt", "Content": content})
-    cmd, in_data = conn.calls[0]
-    assert len(cmd) < WINRM_COMMAND_LIMIT
-    assert content not in cmd
-    assert json.loads(in_data)["steps"][0]["params"]["Content"] == content
+    sim_windows.windows.run_one("file_write", {"Path": r"C:\big.txt", "Content": content})
+    assert len(sent[0]) < WINRM_COMMAND_LIMIT and content not in _decoded(sent[0])
+    assert sim_windows.host.read_text(r"C:\big.txt") == content
 
 
 @pytest.mark.parametrize("value", [
     "plain", "with space", 'dou"ble', "single'quote", "$env:PATH", "back`tick", "ünïcødé ☃", "trailing\\",
     "C:\\Program Files\\x\\", "", "tab\there", "a\\\\\"b", "semi;colon&amp|pipe",
 ])
-def test_values_reach_the_script_unchanged(value):
-    conn = FakeConnection()
-    WindowsHost(conn, "win1", "t").run_one("file_write", {"Path": "C:\\x", "Content": value})
-    cmd, in_data = conn.calls[0]
-    assert json.loads(in_data.decode("utf-8"))["steps"][0]["params"]["Content"] == value
-    assert value == "" or value not in _decoded(cmd)  # data never becomes script text
+def test_values_reach_the_script_unchanged(sim_windows, value):
+    """The value PowerShell binds to -Content is what lands in the file, byte for byte."""
+    sim_windows.windows.run_one("file_write", {"Path": "C:\\x", "Content": value})
+    assert sim_windows.host.read_bytes("C:\\x") == value.encode("utf-8")
 
 
-def test_failed_step_maps_to_host_error_naming_script_host_rc_and_stderr():
-    answer = {"failed": True, "step": "service_start", "msg": "service containerd did not come up", "steps": []}
-    conn = FakeConnection(answer=answer, rc=1, stderr=b"Start-Service : cannot start")
+def test_failed_step_maps_to_host_error_naming_script_host_and_message(sim_windows):
     with pytest.raises(HostError) as info:
-        WindowsHost(conn, "win1", "t").run([Step("service_start", {"Name": "containerd"})])
+        sim_windows.windows.run([Step("directory_ensure", {"Path": r"C:\x"}),
+                                 Step("service_start", {"Name": "containerd"})])
     err = info.value
-    assert "service_start.ps1 failed: service containerd did not come up" in err.message
-    assert "win1" in err.message and err.rc == 1
-    assert "cannot start" in err.stderr
+    assert err.message.startswith("service_start.ps1 failed: Cannot find any service with service name 'containerd'.")
+    assert "sim-host" in err.message and err.rc == 1
     assert err.to_result()["failed"] is True
+    assert sim_windows.host.is_dir(r"C:\x")  # the step before it ran
+
+
+def test_parameters_powershell_refuses_fail_with_its_message(sim_windows):
+    with pytest.raises(HostError, match=r"service_stop\.ps1 failed: Cannot bind argument to parameter 'Name' "
+                                        r"because it is an empty string\."):
+        sim_windows.windows.run_one("service_stop", {"Name": ""})
 
 
 def test_non_json_answer_is_a_clear_error():
-    conn = FakeConnection(raw_stdout=b"#< CLIXML garbage", rc=0)
+    conn = RawConnection(stdout=b"#< CLIXML garbage", rc=0)
     with pytest.raises(HostError, match="did not answer with a JSON object"):
         WindowsHost(conn, "win1", "t").run_one("service_stop", {"Name": "x"})
 
 
 def test_banner_lines_before_the_answer_are_tolerated():
     answer = json.dumps({"failed": False, "steps": [{"name": "service_stop", "result": {"changed": False}}]})
-    conn = FakeConnection(raw_stdout=("WARNING: profile banner\r\n" + answer).encode())
+    conn = RawConnection(stdout=("WARNING: profile banner\r\n" + answer).encode())
     assert WindowsHost(conn, "win1", "t").run_one("service_stop", {"Name": "x"}) == {"changed": False}
 
 
 def test_connection_failure_propagates_as_unreachable():
-    conn = FakeConnection(exc=AnsibleConnectionFailure("winrm: connection refused"))
+    conn = RawConnection(exc=AnsibleConnectionFailure("winrm: connection refused"))
     with pytest.raises(AnsibleConnectionFailure):
         WindowsHost(conn, "win1", "t").run_one("service_stop", {"Name": "x"})
 
 
 def test_unknown_script_is_an_internal_error():
     with pytest.raises(Exception, match="not shipped"):
-        WindowsHost(FakeConnection(), "win1", "t").run_one("no_such_script", {})
+        WindowsHost(RawConnection(), "win1", "t").run_one("no_such_script", {})
 
 
-def test_secrets_never_reach_logs_or_errors(monkeypatch):
+def test_secrets_never_reach_logs_or_errors(sim_windows, monkeypatch):
+    """PowerShell's ValidateSet message quotes the value it refused: the secret must not survive in it."""
     logged = []
     monkeypatch.setattr(_host.display, "vvv", lambda msg, host=None: logged.append(msg))
     secret = "s3cr3t-t0ken"
-    answer = {"failed": True, "step": "run_command", "msg": f"login failed for {secret}", "steps": []}
-    conn = FakeConnection(answer=answer, rc=1, stderr=f"echo {secret}".encode())
     with pytest.raises(HostError) as info:
-        WindowsHost(conn, "win1", "t").run([Step("run_command", {"FilePath": "x.exe", "Arguments": secret},
-                                                 secrets=("Arguments",))])
+        sim_windows.windows.run([Step("machine_path", {"Entry": "C:\\x", "State": secret}, secrets=("State",))])
+    assert "does not belong to the set" in str(info.value)
     assert logged and all(secret not in line for line in logged)
     assert secret not in str(info.value) and secret not in json.dumps(info.value.to_result())
-    # the secret still reaches the host, on stdin
-    assert secret in conn.calls[0][1].decode()
 
 
 class FakeAction:
@@ -157,11 +167,11 @@ def test_posix_failure_carries_cmd_rc_stdout_stderr_and_masks_secrets():
 
 @pytest.mark.parametrize("value, expected", [(None, []), ("one line", ["one line"]), (["a", "b"], ["a", "b"])])
 def test_answer_strings_accepts_strings_and_powershells_collapsed_arrays(value, expected):
-    assert WindowsHost(FakeConnection(), "win1", "t").answer_strings(value, "service_start", "log_tail") == expected
+    assert WindowsHost(RawConnection(), "win1", "t").answer_strings(value, "service_start", "log_tail") == expected
 
 
 def test_answer_strings_refuses_objects_naming_the_script():
     """5.1's ConvertTo-Json writes a decorated Get-Content line as an object, not a string."""
     line = {"value": "level=fatal", "PSPath": "Microsoft.PowerShell.Core\\FileSystem::C:\\x.log", "ReadCount": 1}
     with pytest.raises(HostError, match=r"service_start\.ps1 answered log_tail with 1 item\(s\) that are not strings"):
-        WindowsHost(FakeConnection(), "win1", "t").answer_strings([line], "service_start", "log_tail")
+        WindowsHost(RawConnection(), "win1", "t").answer_strings([line], "service_start", "log_tail")

@@ -11,8 +11,10 @@ left to propagate so Ansible reports the host as unreachable.
 from __future__ import annotations
 
 import typing as t
+import urllib.parse
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ._host import HostError, WindowsHost
@@ -54,6 +56,12 @@ class WindowsAction(ActionBase):
         self._supports_async = False
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
+        if self._play_context.become:
+            result.update(failed=True, msg=(
+                f"{self.module_name}: become is not supported: the module runs as the connection user and needs "
+                "that user to be an administrator. Remove become from this task and connect as an administrator "
+                "(an ansible_user in the local Administrators group)."))
+            return result
         try:
             validation, args = self.validate_argument_spec(
                 argument_spec=self.argument_spec, **self.argument_constraints
@@ -62,7 +70,7 @@ class WindowsAction(ActionBase):
             result.update(exc.result)
             result.setdefault("failed", True)
             result["msg"] = f"{self.module_name}: {result.get('msg') or exc.message}"
-            return result
+            return remove_values(result, _url_passwords(self._task.args))
         host = WindowsHost(self._connection, task_vars.get("inventory_hostname", "?"), self.module_name)
         try:
             result.update(self.execute(args, host, task_vars))
@@ -72,8 +80,23 @@ class WindowsAction(ActionBase):
             result.update(exc.result)
             result.update(failed=True, msg=exc.msg)
         result["invocation"] = {"module_args": self._masked(args)}
-        return result
+        # Like a module: no value of a no_log option (nor a password inside a URL option) anywhere in the result.
+        return remove_values(result, set(validation._no_log_values) | _url_passwords(args))
 
     def _masked(self, args: dict[str, t.Any]) -> dict[str, t.Any]:
         secret = {name for name, spec in self.argument_spec.items() if spec.get("no_log")}
         return {k: (NO_LOG_MASK if k in secret and v else v) for k, v in args.items()}
+
+
+def _url_passwords(args: t.Mapping[str, t.Any]) -> set[str]:
+    """Passwords inside URL-valued options (e.g. a proxy `http://user:secret@proxy:3128`)."""
+    found = set()
+    for value in args.values():
+        if isinstance(value, str) and "@" in value:
+            try:
+                password = urllib.parse.urlsplit(value).password
+            except ValueError:
+                continue
+            if password:
+                found |= {password, urllib.parse.unquote(password)}
+    return found

@@ -14,6 +14,7 @@ import typing as t
 import urllib.parse
 
 from ansible.errors import AnsibleActionFail
+from ansible.executor.module_common import _apply_action_arg_defaults
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
@@ -62,6 +63,7 @@ class WindowsAction(ActionBase):
                 "that user to be an administrator. Remove become from this task and connect as an administrator "
                 "(an ansible_user in the local Administrators group)."))
             return result
+        self._task.args = self._with_module_defaults()
         try:
             validation, args = self.validate_argument_spec(
                 argument_spec=self.argument_spec, **self.argument_constraints
@@ -82,6 +84,17 @@ class WindowsAction(ActionBase):
         result["invocation"] = {"module_args": self._masked(args)}
         # Like a module: no value of a no_log option (nor a password inside a URL option) anywhere in the result.
         return remove_values(result, set(validation._no_log_values) | _url_passwords(args))
+
+    def _with_module_defaults(self) -> dict[str, t.Any]:
+        """The task's args, with module_defaults for every option the task left out.
+
+        ansible-core drops a module_defaults value when the task's own value is `omit` (its
+        ChainTemplar: "omit == obliterate"), so a role that passes `x: "{{ role_x | default(omit) }}"`
+        would hide `module_defaults: group/wcow.buildkit.buildkit`. Apply them again, as ansible's
+        own package/service action plugins do for the modules they call.
+        """
+        action = self._task.resolved_action or self.module_name
+        return _apply_action_arg_defaults(action, self._task, dict(self._task.args), self._templar)
 
     def _masked(self, args: dict[str, t.Any]) -> dict[str, t.Any]:
         secret = {name for name, spec in self.argument_spec.items() if spec.get("no_log")}

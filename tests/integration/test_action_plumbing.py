@@ -33,3 +33,18 @@ def test_a_password_in_download_proxy_never_reaches_the_result(simulator, fake_g
     assert any(r.proxied for r in fake_github.requests)  # the host really went through the proxy
     assert "s3cr3t-pw" not in json.dumps(result)
     assert result["invocation"]["module_args"]["download_proxy"] == proxy.replace("s3cr3t-pw", "********")
+
+
+def test_module_defaults_reach_win_containerd_through_the_role(simulator, fake_github, tmp_path):
+    play = json.dumps([{
+        "hosts": "windows_builders", "gather_facts": False,
+        "module_defaults": {"group/wcow.buildkit.buildkit": {
+            **fake_github.options(cache_dir=str(tmp_path / "cache")), "version": "1.7.29", "log_level": "debug"}},
+        "roles": [{"role": "wcow.buildkit.containerd", "vars": {"containerd_start_timeout": 30}}],
+    }])
+    run = simulator.run(simulator.playbook(play))
+    assert run.rc == 0, run.stdout
+    result = run.result()
+    assert result["version"] == "1.7.29"
+    assert result["invocation"]["module_args"]["start_timeout"] == 30  # role variables still win
+    assert "--log-level debug" in simulator.state()["services"]["containerd"]["command_line"]

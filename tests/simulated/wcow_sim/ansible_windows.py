@@ -63,7 +63,7 @@ def win_feature(host: Host, args: dict[str, t.Any], check_mode: bool) -> dict[st
         return {"failed": True, "changed": False,
                 "msg": "Failed to install Windows Feature: ArgumentNotValid: The role, role service, or feature name is "
                        f"not valid: '{unknown[0]}'. The name was not found."}
-    want_on = args.get("state", "present") == "present"
+    want_on = str(args.get("state", "present")).lower() == "present"  # PowerShell -eq ignores case
     results: list[dict[str, t.Any]] = []
     restart = False
     for name in names:
@@ -87,7 +87,7 @@ def win_feature(host: Host, args: dict[str, t.Any], check_mode: bool) -> dict[st
 @module("win_optional_feature")
 def win_optional_feature(host: Host, args: dict[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
     names = _names(args)
-    want_on = args.get("state", "present") == "present"
+    want_on = str(args.get("state", "present")).lower() == "present"  # PowerShell -eq ignores case
     result: dict[str, t.Any] = {"changed": False, "reboot_required": False}
     to_change = []
     known = set(host.state["features"])

@@ -16,7 +16,7 @@ import typing as t
 
 # Importing a contract module registers its contracts.
 from . import ansible_windows, artifacts, common, containerd  # noqa: F401  pylint: disable=unused-import
-from . import binding, psjson
+from . import binding, module_args, psjson
 from .host import ConnectionDropped, Host, ScriptFailure
 from .registry import MODULES, SCRIPTS
 
@@ -101,6 +101,11 @@ def run_module(host: Host, name: str, args: dict[str, t.Any]) -> tuple[int, dict
         return 1, {"failed": True, "msg": f"the simulated host has no stand-in for module {name}"}
     check_mode = bool(args.get("_ansible_check_mode"))
     user_args = {k: v for k, v in args.items() if not k.startswith("_ansible_")}
+    try:
+        # Ansible.Basic checks the arguments against the module's spec before the module runs.
+        user_args = module_args.check(name, str(args.get("_ansible_module_name") or name), user_args)
+    except module_args.ModuleArgumentError as exc:
+        return 1, {"failed": True, "msg": str(exc)}
     try:
         result = handler(host, user_args, check_mode)
     except ScriptFailure as exc:

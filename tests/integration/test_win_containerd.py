@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import tomllib
 
 import pytest
 
@@ -50,7 +51,10 @@ def test_fresh_install_then_converged_in_one_round_trip(converge, simulator):
     assert service["command_line"] == result["service"]["command_line"]
     assert "--log-file" in service["command_line"] and "--run-service" in service["command_line"]
     assert _exe_version(state) == "2.1.5"
-    assert _config(state).splitlines()[1:3] != [] and "version = 3" in _config(state)
+    config = tomllib.loads(_config(state))  # containerd would refuse a file that does not parse
+    assert config["version"] == 3  # the 2.x schema
+    assert config["root"] == r"C:\ProgramData\containerd\root"
+    assert config["grpc"]["address"] == r"\\.\pipe\containerd-containerd"  # the pipe the service serves
     assert r"C:\Program Files\containerd\bin" in state["machine_path"]
     assert state["machine_path"][0] == r"C:\Windows\system32"  # everything else kept, in order
     assert _round_trips(state) <= 3

@@ -156,9 +156,8 @@ class WindowsHost:
             host=self.host,
         )
         payload = json.dumps({"caller": self.caller, "steps": [step.payload() for step in steps]})
-        rc, stdout, stderr = self._connection.exec_command(
-            encode_command(getattr(self._connection, "_shell", None), script_text("bootstrap"), self.caller), in_data=payload.encode("utf-8") + b"\n", sudoable=False
-        )
+        encoded = encode_command(getattr(self._connection, "_shell", None), script_text("bootstrap"), self.caller)
+        rc, stdout, stderr = self._connection.exec_command(encoded, in_data=payload.encode("utf-8") + b"\n", sudoable=False)
         stdout, stderr = _text(stdout), _text(stderr)
         answer = _parse_answer(stdout)
         if answer is None:

@@ -9,6 +9,7 @@ The stand-in then receives the converted values, defaults included.
 
 from __future__ import annotations
 
+import ast
 import functools
 import pathlib
 import typing as t
@@ -30,9 +31,10 @@ def documented_options(module: str) -> dict[str, dict[str, t.Any]]:
     """The options the installed ansible.windows documents for `module`."""
     sidecar = MODULES_DIR / f"{module}.py"
     if sidecar.is_file():
-        namespace: dict[str, t.Any] = {}
-        exec(compile(sidecar.read_text(encoding="utf-8"), str(sidecar), "exec"), namespace)  # noqa: S102
-        doc = yaml.safe_load(namespace["DOCUMENTATION"])
+        tree = ast.parse(sidecar.read_text(encoding="utf-8"))
+        text = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                    and any(getattr(target, "id", "") == "DOCUMENTATION" for target in node.targets))
+        doc = yaml.safe_load(text)
     else:
         doc = yaml.safe_load((MODULES_DIR / f"{module}.yml").read_text(encoding="utf-8"))["DOCUMENTATION"]
     return {name: option or {} for name, option in (doc.get("options") or {}).items()}

@@ -26,8 +26,9 @@ of a native command whose stderr is merged in (`2>&1` yields ErrorRecords):
 These make a value plain (write answers this way):
 - a cast to a plain type: `[string]$x`, `[string[]]@(Get-Content ...)`, `[int]`, `[bool]`...;
 - `-join`, `-split`, `-replace`; an expandable string `"$x"`; `| Out-String`;
-- a member or method: `(Get-Item $p).FullName`, `$svc.Name`, `$s.ToLowerInvariant()`
-  (the rule trusts members to be plain; cast enums such as `[string]$svc.Status`);
+- a member or method: `(Get-Item $p).FullName`, `$svc.Name`, `$s.ToLowerInvariant()`; except
+  members in OBJECT_MEMBERS, which hold enums (`$svc.Status`: 5.1 writes 4, not "Running"),
+  DateTimes or objects: cast them (`[string]$svc.Status`) or take their plain members;
 - `ForEach-Object { ... }` whose last statement is plain (`ForEach-Object { [string]$_ }`).
 Unknown commands count as plain; add a cmdlet to RAW_CMDLETS when you meet a new one.
 
@@ -59,6 +60,17 @@ RAW_CMDLETS = frozenset(name.lower() for name in (
     "Get-NetAdapter", "Get-NetIPAddress", "Get-Volume", "Get-Disk", "Get-LocalGroup", "Get-LocalUser",
     "Invoke-WebRequest",
 ))
+# Members of cmdlet objects whose values are not plain either: 5.1's ConvertTo-Json writes an
+# enum as its number, a DateTime as "\/Date(ms)\/", and objects as objects.
+OBJECT_MEMBERS = {
+    **{name: "an enum: 5.1 writes its number" for name in (
+        "status", "starttype", "servicetype", "attributes", "priorityclass", "mode")},
+    **{name: "a DateTime: 5.1 writes \\/Date(ms)\\/" for name in (
+        "lastwritetime", "creationtime", "lastaccesstime", "starttime", "exittime", "lastwritetimeutc")},
+    **{name: "objects" for name in (
+        "dependentservices", "servicesdependedon", "requiredservices", "directory", "parent", "psdrive",
+        "psprovider", "modules", "mainmodule", "threads", "startinfo")},
+}
 PASS_THROUGH = frozenset(("where-object", "sort-object", "select-object", "write-output", "tee-object",
                           "get-unique", "where", "sort", "select", "?"))
 PLAIN_TYPES = frozenset(("string", "string[]", "int", "int[]", "int32", "int64", "long", "long[]", "bool",
@@ -115,8 +127,13 @@ class _Script:
             if name in ("_", "psitem"):
                 return "the pipeline item `$_` of raw output" if self.item and self.item[-1] else None
             return self.tainted.get(name)
+        if kind == "member_access" and children:
+            member = _text(children[-1]).lower()
+            if member in OBJECT_MEMBERS and self.raw(children[0]):
+                return (f"`{_text(node)}` ({OBJECT_MEMBERS[member]}, of {self.raw(children[0])})")
+            return None
         if kind in ("string_literal", "integer_literal", "real_literal", "hash_literal_expression",
-                    "script_block_expression", "type_literal", "member_access", "invokation_expression",
+                    "script_block_expression", "type_literal", "invokation_expression",
                     "element_access", "comment"):
             return None
         if kind == "cast_expression":
@@ -127,7 +144,11 @@ class _Script:
             return self.raw(children[-1])
         if kind == "comparison_expression" and len(children) == 3:
             operator = _text(children[1]).lower()
-            return None if operator in _CLEAN_OPERATORS else self.raw(children[0])
+            if operator in _CLEAN_OPERATORS or _unwrap(children[0]).type == "member_access":
+                return None  # a string, or a comparison of one value: a bool
+            return self.raw(children[0])  # on an array, -eq/-ne/-like/-match filter its items
+        if kind == "logical_expression" and len(children) > 1:
+            return None  # -and/-or/-xor: a bool
         if kind == "pipeline_chain" and any(c.type == "command" for c in children):
             return self.pipeline(children)
         if kind == "command":
@@ -245,6 +266,12 @@ class _Script:
                     return bool(self.pipeline(upstream)) if upstream else False
             parent = parent.parent
         return False
+
+
+def _unwrap(node: tree_sitter.Node) -> tree_sitter.Node:
+    while node.type in _WRAPPERS and node.named_child_count == 1:
+        node = node.named_children[0]
+    return node
 
 
 def _descendants(node: tree_sitter.Node, kind: str) -> list[tree_sitter.Node]:

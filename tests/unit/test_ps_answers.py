@@ -49,6 +49,9 @@ def test_the_service_start_of_issue_7_is_caught():
     "$v = & $exe --version 2>&1\n@{ version = $v }",
     "Get-ChildItem $d | ForEach-Object { @{ item = $_ } }",
     "@{ files = @(Get-ChildItem $d | ForEach-Object { $_ }) }",
+    "$svc = Get-Service x\n@{ status = $svc.Status }",  # an enum: 5.1 writes 4, not Running
+    "@{ modified = (Get-Item $p).LastWriteTime }",  # a DateTime: 5.1 writes \\/Date(ms)\\/
+    "$svc = Get-Service x\n@{ dependents = @($svc.DependentServices) }",
 ])
 def test_raw_values_are_reported(source):
     assert len(_problems(source)) == 1, source
@@ -66,6 +69,9 @@ def test_raw_values_are_reported(source):
     "$v = & $exe --version\n@{ version = $v; ok = (Test-Path $p) }",
     "$null = New-Item -ItemType Directory $p\n@{ path = $p }",
     "Get-ChildItem $d | ForEach-Object { @{ name = $_.Name } }",
+    "$svc = Get-Service x\n@{ running = $svc.Status -eq 'Running'; status = [string]$svc.Status }",
+    "$svc = Get-Service x\n$ok = $svc.Status -eq 'Running' -and (Test-Path $p)\n@{ ok = $ok }",
+    "$svc = Get-Service x\n@{ dependents = @($svc.DependentServices | ForEach-Object { $_.Name }) }",
 ])
 def test_plain_values_pass(source):
     assert _problems(source) == [], source

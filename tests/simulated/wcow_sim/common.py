@@ -8,7 +8,7 @@ import tarfile
 import typing as t
 import zipfile
 
-from .host import Host, ScriptFailure, split_win32
+from .host import Host, OperationHung, ScriptFailure, split_win32
 from .registry import PROGRAMS, script
 
 
@@ -29,6 +29,18 @@ def run_command(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     return {"rc": rc, "stdout": stdout, "stderr": stderr}
 
 
+def _stop_service_cmdlet(host: Host, name: str) -> None:
+    """Stop-Service: sends stop, then waits for Stopped for as long as the service is StopPending."""
+    service = host.service(name)
+    if service["status"] == "StartPending":
+        raise ScriptFailure(f"Service '{name} ({name})' cannot be stopped due to the following error: "
+                            f"Cannot stop {name} service on computer '.'.")
+    if service["status"] == "Running":
+        host.request_stop(name)
+    if service["status"] == "StopPending":
+        raise OperationHung(f"Stop-Service never returns: {name} stays StopPending")
+
+
 @script("service_stop")
 def service_stop(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     name = params["Name"]
@@ -36,8 +48,9 @@ def service_stop(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     if service is None or service["status"] == "Stopped":
         return {"name": name, "changed": False, "status": "Stopped" if service else None}
     for dependent in host.dependents(name):  # Stop-Service -Force stops dependents first
-        host.stop_service(dependent["name"])
-    host.stop_service(name)
+        if dependent["status"] != "Stopped":
+            _stop_service_cmdlet(host, dependent["name"])
+    _stop_service_cmdlet(host, name)
     return {"name": name, "changed": True, "status": "Stopped"}
 
 
@@ -57,6 +70,8 @@ def service_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
             raise ScriptFailure(f"Service '{name}' cannot be started: dependency {dependency} failed to start")
     changed = service["status"] != "Running"
     running = host.start_service(name)
+    if service["status"] == "StartPending":
+        raise OperationHung(f"Start-Service never returns: {name} stays StartPending")
     pipe = params.get("PipeName")
     ready = running and (not pipe or pipe in host.pipes())
     tail: list[str] = []
@@ -89,13 +104,12 @@ def service_configure(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
 
 @script("process_stop")
 def process_stop(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
-    name = params["Name"].lower()
-    before = len(host.state["processes"])
-    host.state["processes"] = [p for p in host.state["processes"] if p.lower() != name]
-    stopped = before - len(host.state["processes"])
-    if stopped:
-        host.event("process_stop", params["Name"], stopped)
-    return {"name": params["Name"], "stopped": stopped, "changed": bool(stopped)}
+    doomed = host.processes(params["Name"])
+    for record in doomed:
+        host.kill_process(record["pid"])
+    if doomed:
+        host.event("process_stop", params["Name"], len(doomed))
+    return {"name": params["Name"], "stopped": len(doomed), "changed": bool(doomed)}
 
 
 def _copy_tree(host: Host, source: str, target: str) -> None:

@@ -97,7 +97,8 @@ def test_upgrade_switches_config_schema_and_restarts_buildkitd(converge, simulat
     events = state["events"]
     extract = next(i for i, e in enumerate(events) if e.startswith("archive_extract"))
     assert events.index("service_stop buildkitd") < events.index("service_stop containerd") \
-        < events.index("process_stop containerd-shim-runhcs-v1 2") < extract
+        < events.index("process_kill containerd-shim-runhcs-v1 9001") \
+        < events.index("process_kill containerd-shim-runhcs-v1 9002") < extract
     assert events[-2:] == ["service_start containerd", "service_start buildkitd"]
     assert not [p for p in state["processes"] if p["name"] == "containerd-shim-runhcs-v1"]
     assert state["services"]["buildkitd"]["status"] == "Running"

@@ -16,7 +16,6 @@ import typing as t
 from ._host import Step
 from ._quote import join_win32, split_win32
 
-SHIM_PROCESS = "containerd-shim-runhcs-v1"
 DEFAULT_PIPE = r"\\.\pipe\containerd-containerd"
 DEFAULT_DATA_DIR = r"C:\ProgramData\containerd"
 

@@ -118,11 +118,13 @@ class ActionModule(WindowsAction):
         present = desired.state == "present"
         service = None
         if present:
+            # What the host reported; an apply updates it from the step answers (_service_after).
+            seen = observed.service or {}
             service = {
                 "name": desired.service_name,
-                "status": "Running" if plan.changed else (observed.service or {}).get("status"),
-                "start_mode": "Automatic",
-                "command_line": desired.command_line(),
+                "status": seen.get("status"),
+                "start_mode": seen.get("start_mode"),
+                "command_line": seen.get("command_line"),
             }
         result: dict[str, t.Any] = {
             "changed": plan.changed,
@@ -154,6 +156,8 @@ class ActionModule(WindowsAction):
                 raise ModuleFailure(f"{self.module_name}: {exc}") from None
             steps = staging + steps
         answers = host.run(steps)
+        _service_after(result, desired, steps, answers)
+        _report_killed(result, host.host, steps, answers)
         started = [a for s, a in zip(steps, answers)
                    if s.script == "service_start" and s.params["Name"] == desired.service_name]
         if plan.rollback and started and not started[-1].get("started"):
@@ -187,3 +191,41 @@ class ActionModule(WindowsAction):
             log_tail=tail,
             config_path=desired.config_path,
         )
+
+
+def _service_after(result: dict[str, t.Any], desired: _containerd.Desired, steps: list[Step],
+                   answers: list[dict[str, t.Any]]) -> None:
+    """Update result.service with what the applied steps made true (not what the plan hoped for)."""
+    service = result.get("service")
+    if service is None:
+        return
+    for step, answer in zip(steps, answers):
+        own = step.params.get("Name") == desired.service_name
+        arguments = str(step.params.get("Arguments") or "")
+        if step.script == "run_command" and arguments.startswith("--register-service"):
+            # containerd.exe --register-service creates an automatic-start service, stopped.
+            service.update(status="Stopped", start_mode="Automatic", command_line=desired.command_line())
+        elif step.script == "service_configure" and own:
+            service["start_mode"] = answer.get("start_mode")
+        elif step.script in ("service_stop", "service_start") and own and answer.get("status"):
+            service["status"] = answer["status"]
+
+
+def _report_killed(result: dict[str, t.Any], host_name: str, steps: list[Step],
+                   answers: list[dict[str, t.Any]]) -> None:
+    """Say which service processes service_stop had to end (a hung stop, a process outliving Stopped)."""
+    killed: list[dict[str, t.Any]] = []
+
+    def collect(answer: dict[str, t.Any]) -> None:
+        for dependent in _containerd.as_list(answer.get("dependents")):
+            collect(dependent)
+        if answer.get("killed"):
+            killed.append({"service": answer.get("name"), "pid": answer.get("pid"), "reason": answer.get("reason")})
+
+    for step, answer in zip(steps, answers):
+        if step.script == "service_stop":
+            collect(answer)
+    for item in killed:
+        display.warning(f"{host_name}: ended process {item['pid']} of service {item['service']}: {item['reason']}")
+    if killed:
+        result["killed"] = killed

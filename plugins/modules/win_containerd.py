@@ -26,6 +26,13 @@ description:
     the old binaries and config in C(<install_dir>.previous), swap in the new ones and start them. If the new version
     does not come up, the old binaries and config are restored and started, and the task fails with the tail of the
     containerd log.
+  - Stops and starts never wait forever. A service still stopping after O(start_timeout) seconds has its own process
+    ended (named in RV(killed) and a warning); one still starting fails the task (or, after an upgrade, rolls it back).
+    Before binaries are replaced or deleted the module waits for the stopped services' processes to exit, and ends
+    every process still running from C(<install_dir>\bin) (Windows will not delete a running executable).
+    C(containerd-shim-runhcs-v1) processes elsewhere, such as Docker Engine's, are left alone. Reinstalling over an
+    unreadable binary stops and restarts the service; changing only the configuration leaves shims, and the
+    containers they run, alone.
   - Binaries are always called by absolute path, so a PATH change not yet seen by the WinRM session does not matter.
 author:
   - wcow.buildkit contributors (@wcow-buildkit)
@@ -169,7 +176,9 @@ changes:
   elements: str
   sample: ["upgrade containerd 1.7.29 -> 2.1.5", "write C:\\Program Files\\containerd\\config.toml"]
 service:
-  description: The service as the task leaves it (V(null) after O(state=absent)).
+  description:
+    - The service as the host reported it, updated by what the applied steps made true (V(null) after
+      O(state=absent)). In check mode, and on a host without the service, it is what was found (V(null) values).
   returned: always
   type: dict
   contains:
@@ -197,6 +206,12 @@ config_path:
   returned: always
   type: str
   sample: C:\Program Files\containerd\config.toml
+killed:
+  description: Service processes that had to be ended because they did not stop, or did not exit, within O(start_timeout).
+  returned: when a service process was ended
+  type: list
+  elements: dict
+  sample: [{"service": "containerd", "pid": 4132, "reason": "still StopPending after 60 seconds"}]
 rolled_back:
   description: V(true) when a new version did not start and the previous one was restored.
   returned: when an upgrade was rolled back

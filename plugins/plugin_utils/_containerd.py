@@ -16,7 +16,6 @@ import typing as t
 from ._host import Step
 from ._quote import join_win32, split_win32
 
-SHIM_PROCESS = "containerd-shim-runhcs-v1"
 DEFAULT_PIPE = r"\\.\pipe\containerd-containerd"
 DEFAULT_DATA_DIR = r"C:\ProgramData\containerd"
 
@@ -166,10 +165,22 @@ def _unregister(desired: Desired, observed: Observed) -> list[Step]:
             Step("service_wait_gone", {"Name": desired.service_name, "TimeoutSeconds": desired.start_timeout})]
 
 
-def _stop(desired: Desired, companions: list[str]) -> list[Step]:
+def _stop(desired: Desired, companions: list[str], binaries: bool = False) -> list[Step]:
+    """Stop companions, then the service; with binaries, also end what still runs from bin.
+
+    service_stop waits (bounded) until each service's own process has exited, ending it when
+    it outlives the wait: Windows keeps a running image locked. Shims only go when bin is
+    replaced or deleted - a plain restart leaves running containers alone.
+    """
     # buildkitd first: it holds containerd's pipe and shims.
-    return [Step("service_stop", {"Name": name, "TimeoutSeconds": desired.start_timeout})
-            for name in [*companions, desired.service_name]]
+    steps = [Step("service_stop", {"Name": name, "TimeoutSeconds": desired.start_timeout})
+             for name in [*companions, desired.service_name]]
+    return steps + (_end_bin_processes(desired) if binaries else [])
+
+
+def _end_bin_processes(desired: Desired) -> list[Step]:
+    """End every process whose image is in our bin (shims, a ctr.exe), not Docker Engine's of the same name."""
+    return [Step("process_stop", {"Directory": desired.bin_dir, "TimeoutSeconds": desired.start_timeout})]
 
 
 def _start(desired: Desired, dependents: list[str], require: bool) -> list[Step]:
@@ -193,15 +204,18 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     service = observed.service
     drift = service is not None and not same_command_line(service.get("command_line"), desired.command_line())
     dependents = observed.running_companions
-    restart = service is not None and (switching or config_differs or drift)
+    # A reinstall over an unreadable binary replaces bin under a service that may be running.
+    restart = service is not None and (installing or switching or config_differs or drift)
     plan.needs_archive = installing or switching
+    replacing = plan.needs_archive and (observed.binary_exists or service is not None)
 
     if restart:
-        plan.steps.extend(_stop(desired, dependents))
+        plan.steps.extend(_stop(desired, dependents, binaries=replacing))
+    elif replacing:
+        plan.steps.extend(_end_bin_processes(desired))
     if switching:
         direction = "upgrade" if _version_key(desired.version) > _version_key(observed.version) else "downgrade"
         plan.add(f"{direction} containerd {observed.version} -> {desired.version}",
-                 Step("process_stop", {"Name": SHIM_PROCESS}),
                  Step("install_backup", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
                                          "BackupDir": desired.backup_dir}))
     if plan.needs_archive:
@@ -233,7 +247,7 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
         plan.steps.extend(_start(desired, dependents, require=not switching))
     if switching:
         plan.rollback = [
-            *_stop(desired, dependents),
+            *_stop(desired, dependents, binaries=True),
             Step("install_restore", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
                                      "BackupDir": desired.backup_dir}),
             *_start(desired, dependents, require=True),
@@ -265,6 +279,7 @@ def plan_absent(desired: Desired, observed: Observed) -> Plan:
     _add_defender_steps(plan, desired, observed)
     if observed.binary_exists or observed.config_text is not None:
         plan.add(f"delete {desired.install_dir}",
+                 *_end_bin_processes(desired),  # shims keep running after containerd stops
                  Step("path_remove", {"Path": desired.install_dir}),
                  Step("path_remove", {"Path": desired.backup_dir}))
     if observed.staged_archives:

@@ -84,8 +84,10 @@ def test_upgrade_switches_config_schema_and_restarts_buildkitd(converge, simulat
     # a running buildkitd and a leftover shim, as a real builder would have
     state["services"]["buildkitd"] = {**state["services"]["containerd"], "name": "buildkitd",
                                       "command_line": state["services"]["containerd"]["command_line"],
-                                      "depends_on": ["containerd"]}
-    state["processes"] = ["containerd-shim-runhcs-v1", "containerd-shim-runhcs-v1"]
+                                      "depends_on": ["containerd"], "pid": None}
+    shim = r"C:\Program Files\containerd\bin\containerd-shim-runhcs-v1.exe"
+    state["processes"] += [{"pid": 9000 + n, "name": "containerd-shim-runhcs-v1", "image": shim, "exits_at": None}
+                           for n in (1, 2)]
     state["events"] = []
     simulator.write_state(state)
 
@@ -99,9 +101,10 @@ def test_upgrade_switches_config_schema_and_restarts_buildkitd(converge, simulat
     events = state["events"]
     extract = next(i for i, e in enumerate(events) if e.startswith("archive_extract"))
     assert events.index("service_stop buildkitd") < events.index("service_stop containerd") \
-        < events.index("process_stop containerd-shim-runhcs-v1 2") < extract
+        < events.index("process_kill containerd-shim-runhcs-v1 9001") \
+        < events.index("process_kill containerd-shim-runhcs-v1 9002") < extract
     assert events[-2:] == ["service_start containerd", "service_start buildkitd"]
-    assert state["processes"] == []
+    assert not [p for p in state["processes"] if p["name"] == "containerd-shim-runhcs-v1"]
     assert state["services"]["buildkitd"]["status"] == "Running"
     staged = sorted(f["path"].rsplit("\\", 1)[1] for f in state["files"].values() if "wcow.buildkit" in f["path"])
     assert staged == ["containerd-2.1.5-windows-amd64.tar.gz"]  # the 1.7.29 archive was cleaned up

@@ -1,5 +1,6 @@
 # Extracts a release archive into a staging folder next to the target, then swaps its
 # bin folder into place, so a half-extracted archive never becomes the installed one.
+# The caller ends every process running from bin first (service_stop, process_stop).
 param(
     [Parameter(Mandatory = $true)][string]$Archive,
     [Parameter(Mandatory = $true)][string]$InstallDir
@@ -23,9 +24,18 @@ else {
 }
 $null = New-Item -Path $InstallDir -ItemType Directory -Force
 $bin = Join-Path -Path $InstallDir -ChildPath 'bin'
+# Rename the old bin aside before deleting it: Windows refuses to move a folder that holds the
+# image of a live process, so a locked file fails here with bin still whole, not half deleted.
+$old = "$bin.old"
+if (Test-Path -LiteralPath $old) {
+    Remove-Item -LiteralPath $old -Recurse -Force
+}
 if (Test-Path -LiteralPath $bin) {
-    Remove-Item -LiteralPath $bin -Recurse -Force
+    Move-Item -LiteralPath $bin -Destination $old
 }
 Move-Item -LiteralPath (Join-Path -Path $staging -ChildPath 'bin') -Destination $bin
 Remove-Item -LiteralPath $staging -Recurse -Force
+if (Test-Path -LiteralPath $old) {
+    Remove-Item -LiteralPath $old -Recurse -Force
+}
 @{ install_dir = $InstallDir; files = @(Get-ChildItem -LiteralPath $bin -File | ForEach-Object { $_.Name }); changed = $true }

@@ -9,10 +9,18 @@ if (-not (Test-Path -LiteralPath $savedBin)) {
     throw "no backup to restore in $BackupDir"
 }
 $bin = Join-Path -Path $InstallDir -ChildPath 'bin'
+# As archive_extract: rename the failed bin aside first, so a locked image leaves it whole.
+$failed = "$bin.failed"
+if (Test-Path -LiteralPath $failed) {
+    Remove-Item -LiteralPath $failed -Recurse -Force
+}
 if (Test-Path -LiteralPath $bin) {
-    Remove-Item -LiteralPath $bin -Recurse -Force
+    Move-Item -LiteralPath $bin -Destination $failed
 }
 Copy-Item -LiteralPath $savedBin -Destination $bin -Recurse -Force
+if (Test-Path -LiteralPath $failed) {
+    Remove-Item -LiteralPath $failed -Recurse -Force
+}
 $savedConfig = Join-Path -Path $BackupDir -ChildPath 'config.toml'
 if (Test-Path -LiteralPath $savedConfig -PathType Leaf) {
     Copy-Item -LiteralPath $savedConfig -Destination $ConfigPath -Force

@@ -231,8 +231,7 @@ def reboot(host: Host) -> None:
             host.state["features"][name] = "Enabled"
         elif status == "DisablePending":
             host.state["features"][name] = "Available"
-    for service in host.state["services"].values():
-        service["status"] = "Stopped"
+    host.power_off()
     for service in host.state["services"].values():
         if service.get("start_mode") == "Automatic":
             host.start_service(service["name"])

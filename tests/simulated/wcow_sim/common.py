@@ -8,7 +8,7 @@ import tarfile
 import typing as t
 import zipfile
 
-from .host import Host, ScriptFailure, split_win32
+from .host import Host, ScriptFailure, key, split_win32
 from .registry import PROGRAMS, script
 
 
@@ -29,21 +29,51 @@ def run_command(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     return {"rc": rc, "stdout": stdout, "stderr": stderr}
 
 
+def _stop_bounded(host: Host, name: str, seconds: int) -> dict[str, t.Any]:
+    """service_stop.ps1's Stop-ServiceBounded: dependents first, bounded waits, end the process."""
+    service = host.service(name)
+    answer: dict[str, t.Any] = {"name": service["name"], "changed": False, "killed": False, "pid": None,
+                                "reason": None, "dependents": []}
+    for dependent in host.dependents(name):
+        if dependent["status"] != "Stopped":
+            answer["dependents"].append(_stop_bounded(host, dependent["name"], seconds))
+    # Win32_Service.ProcessId, read before stopping (0 once the service is Stopped).
+    process = host.process(service.get("pid"))
+    answer["pid"] = process["pid"] if process else None
+    if service["status"] == "Stopped" and not process:
+        answer["status"] = "Stopped"
+        return answer
+    answer["changed"] = True
+    if service["status"] == "Running":
+        host.request_stop(name)  # ServiceController.Stop(): sends the control, does not wait
+    if service["status"] != "Stopped":  # WaitForStatus('Stopped', TimeSpan) throws TimeoutException
+        host.advance(seconds)
+        if not process:
+            raise ScriptFailure(f"service {name} is still {service['status']} after {seconds} seconds "
+                                "and has no process of its own to end")
+        answer["reason"] = f"still {service['status']} after {seconds} seconds"
+        host.kill_process(process["pid"])
+        answer["killed"] = True
+    if process and not host.wait_for_exit(process["pid"], seconds):
+        answer["reason"] = f"process still running {seconds} seconds after the service stopped"
+        host.kill_process(process["pid"])
+        answer["killed"] = True
+    answer["status"] = "Stopped"
+    return answer
+
+
 @script("service_stop")
 def service_stop(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     name = params["Name"]
-    service = host.service(name)
-    if service is None or service["status"] == "Stopped":
-        return {"name": name, "changed": False, "status": "Stopped" if service else None}
-    for dependent in host.dependents(name):  # Stop-Service -Force stops dependents first
-        host.stop_service(dependent["name"])
-    host.stop_service(name)
-    return {"name": name, "changed": True, "status": "Stopped"}
+    if host.service(name) is None:
+        return {"name": name, "changed": False, "status": None, "killed": False, "dependents": []}
+    return _stop_bounded(host, name, int(params.get("TimeoutSeconds", 60)))
 
 
 @script("service_start")
 def service_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     name = params["Name"]
+    timeout = int(params.get("TimeoutSeconds", 60))
     only_if = params.get("OnlyIfRunning")
     if only_if:
         other = host.service(only_if)
@@ -52,19 +82,24 @@ def service_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     service = host.service(name)
     if service is None:
         raise ScriptFailure(f"Cannot find any service with service name '{name}'.")
-    for dependency in service.get("depends_on", []):
-        if not host.start_service(dependency):
-            raise ScriptFailure(f"Service '{name}' cannot be started: dependency {dependency} failed to start")
     changed = service["status"] != "Running"
-    running = host.start_service(name)
+    if service["status"] == "Stopped":
+        # StartService starts the services this one depends on first.
+        for dependency in service.get("depends_on", []):
+            if not host.start_service(dependency):
+                raise ScriptFailure(f"Service '{name}' cannot be started: dependency {dependency} failed to start")
+        host.start_service(name)
     pipe = params.get("PipeName")
-    ready = running and (not pipe or pipe in host.pipes())
+    ready = service["status"] == "Running" and (not pipe or pipe in host.pipes())
+    if not ready and service["status"] != "Stopped":
+        host.advance(timeout)  # polled until the deadline: a pending service never got there
     tail: list[str] = []
     log_file = params.get("LogFile")
     if not ready and log_file and host.file(log_file):
         tail = host.read_text(log_file).splitlines()[-20:]
     if not ready and params.get("Require", True):
-        raise ScriptFailure(f"service {name} did not come up (status {service['status']}). Log tail: {' | '.join(tail)}")
+        raise ScriptFailure(f"service {name} did not come up within {timeout} seconds (status {service['status']}).  "
+                            f"Log tail: {' | '.join(tail)}")
     return {"name": name, "started": ready, "changed": changed, "status": service["status"], "log_tail": tail}
 
 
@@ -89,13 +124,15 @@ def service_configure(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
 
 @script("process_stop")
 def process_stop(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
-    name = params["Name"].lower()
-    before = len(host.state["processes"])
-    host.state["processes"] = [p for p in host.state["processes"] if p.lower() != name]
-    stopped = before - len(host.state["processes"])
-    if stopped:
-        host.event("process_stop", params["Name"], stopped)
-    return {"name": params["Name"], "stopped": stopped, "changed": bool(stopped)}
+    prefix = key(params["Directory"]).rstrip("\\") + "\\"
+    name = (params.get("Name") or "").lower()
+    ours = [p for p in host.processes()
+            if key(p["image"]).startswith(prefix) and (not name or p["name"].lower() == name)]
+    for record in ours:
+        host.kill_process(record["pid"])
+    stopped = [{"pid": p["pid"], "path": p["image"]} for p in ours]
+    return {"directory": params["Directory"], "stopped": len(stopped), "processes": stopped,
+            "changed": bool(stopped)}
 
 
 def _copy_tree(host: Host, source: str, target: str) -> None:
@@ -122,8 +159,11 @@ def install_restore(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     if not host.list_tree(saved_bin):
         raise ScriptFailure(f"no backup to restore in {backup}")
     bin_dir = ntpath.join(params["InstallDir"], "bin")
-    host.remove_tree(bin_dir)
+    host.remove_tree(bin_dir + ".failed")
+    if host.exists(bin_dir):
+        host.move_tree(bin_dir, bin_dir + ".failed")
     _copy_tree(host, saved_bin, bin_dir)
+    host.remove_tree(bin_dir + ".failed")
     saved_config = ntpath.join(backup, "config.toml")
     if host.file(saved_config):
         host.write_file(params["ConfigPath"], host.read_bytes(saved_config))
@@ -155,9 +195,13 @@ def archive_extract(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     if not bin_members:
         raise ScriptFailure(f"Cannot find path '{install_dir}.staging\\bin' because it does not exist.")
     bin_dir = ntpath.join(install_dir, "bin")
-    host.remove_tree(bin_dir)
+    # bin is renamed to bin.old (refused while a live process's image is inside), then deleted.
+    host.remove_tree(bin_dir + ".old")
+    if host.exists(bin_dir):
+        host.move_tree(bin_dir, bin_dir + ".old")
     for name, data in bin_members:
         host.write_file(ntpath.join(bin_dir, name.lstrip("./")[len("bin/"):].replace("/", "\\")), data)
+    host.remove_tree(bin_dir + ".old")
     host.event("archive_extract", archive, install_dir)
     return {"install_dir": install_dir, "files": sorted(ntpath.basename(p) for p in host.list_tree(bin_dir)),
             "changed": True}

@@ -109,5 +109,5 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         "archive_sha256": host.file(archive)["sha256"] if archive and host.file(archive) else None,
         "pipe_ready": params.get("PipeName", DEFAULT_PIPE) in host.pipes(),
         "docker_containerd": "docker-containerd" in host.pipes(),
-        "shim_processes": sum(1 for p in host.state["processes"] if p.lower() == "containerd-shim-runhcs-v1"),
+        "shim_processes": len(host.processes("containerd-shim-runhcs-v1")),
     }

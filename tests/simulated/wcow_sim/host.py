@@ -26,6 +26,29 @@ class ConnectionDropped(Exception):
     """The connection dropped in the middle of a step (fault injection)."""
 
 
+class OperationHung(ConnectionDropped):
+    """A script blocked forever (Stop-Service/Start-Service on a hung pending service).
+
+    On a real host WinRM's operation timeout (or nothing, over PSRP/SSH) ends the task;
+    the connection reports it like a dropped connection.
+    """
+
+
+# What Windows answers when a file is the mapped image of a live process.
+# DeleteFile (Remove-Item, also inside -Recurse) fails with ERROR_ACCESS_DENIED;
+# opening it for writing (Copy-Item/WriteAllBytes over it) with ERROR_SHARING_VIOLATION;
+# renaming/moving a folder that holds it (Move-Item, Directory.Move) with ERROR_ACCESS_DENIED.
+LOCKED_DELETE = "Cannot remove item {path}: Access to the path '{name}' is denied."
+LOCKED_WRITE = "The process cannot access the file '{path}' because it is being used by another process."
+LOCKED_MOVE = "Access to the path '{path}' is denied."
+
+# ServiceController.Stop() on a service that is not Running (StartPending/StopPending):
+# ControlService fails with ERROR_SERVICE_CANNOT_ACCEPT_CTRL (1061).
+CANNOT_ACCEPT_CONTROL = "Cannot stop {name} service on computer '.'. The service cannot accept control messages at this time"
+
+SERVICE_STATES = ("Stopped", "StartPending", "Running", "StopPending")
+
+
 def key(path: str) -> str:
     """Windows paths are case-insensitive and accept either slash."""
     return ntpath.normcase(ntpath.normpath(path))
@@ -53,11 +76,96 @@ class Host:
         return self.faults.get(name, default)
 
     def service_start_fails(self, service: str, version: str | None) -> bool:
-        for item in self.fault("service_start_fails", []) or []:
+        return self._fault_names("service_start_fails", service, version)
+
+    def _fault_names(self, fault: str, service: str, version: str | None = None) -> bool:
+        """A fault given as a list of `name` or `name@version`."""
+        for item in self.fault(fault, []) or []:
             name, _at, only_version = str(item).partition("@")
             if name.lower() == service.lower() and (not only_version or only_version == version):
                 return True
         return False
+
+    def linger_seconds(self, service: str) -> float:
+        """Fault service_exit_lingers {name: seconds}: the process outlives Stopped by that long."""
+        lingers = {str(k).lower(): float(v) for k, v in (self.fault("service_exit_lingers", {}) or {}).items()}
+        return lingers.get(service.lower(), 0.0)
+
+    # -- time -------------------------------------------------------------------
+    # No real sleeping: a bounded wait advances this clock (seconds since the state was made).
+    @property
+    def clock(self) -> float:
+        return float(self.state.get("clock", 0.0))
+
+    def advance(self, seconds: float) -> None:
+        self.state["clock"] = self.clock + max(0.0, float(seconds))
+        self._reap()
+
+    # -- processes ----------------------------------------------------------------
+    # A process record: {pid, name (as Get-Process shows it, no .exe), image (full path), exits_at}.
+    # exits_at: clock time the process exits by itself (a stopped service winding down); None = runs on.
+    def _reap(self) -> None:
+        now = self.clock
+        self.state["processes"] = [p for p in self.state.get("processes", [])
+                                   if p.get("exits_at") is None or p["exits_at"] > now]
+
+    def processes(self, name: str | None = None) -> list[dict[str, t.Any]]:
+        self._reap()
+        return [p for p in self.state["processes"] if name is None or p["name"].lower() == name.lower()]
+
+    def process(self, pid: int | None) -> dict[str, t.Any] | None:
+        return next((p for p in self.processes() if p["pid"] == pid), None) if pid else None
+
+    def spawn(self, image: str) -> dict[str, t.Any]:
+        """A new process running `image`; its image file is locked until it exits."""
+        pid = int(self.state.get("next_pid", 4000)) + 4
+        self.state["next_pid"] = pid
+        record = {"pid": pid, "name": ntpath.splitext(ntpath.basename(image))[0], "image": image, "exits_at": None}
+        self.state["processes"].append(record)
+        return record
+
+    def kill_process(self, pid: int) -> bool:
+        """TerminateProcess: the process is gone at once; a service it ran is Stopped for the SCM."""
+        record = self.process(pid)
+        if record is None:
+            return False
+        self.state["processes"] = [p for p in self.state["processes"] if p["pid"] != pid]
+        self.event("process_kill", record["name"], pid)
+        for service in self.state["services"].values():
+            if service.get("pid") == pid:
+                service.update(status="Stopped", pipe=None, pid=None)
+        return True
+
+    def wait_for_exit(self, pid: int | None, timeout: float) -> bool:
+        """Process.WaitForExit(ms): True once it has exited, False when the timeout elapsed first."""
+        record = self.process(pid)
+        if record is None:
+            return True
+        exits_at = record.get("exits_at")
+        if exits_at is not None and exits_at <= self.clock + timeout:
+            self.advance(exits_at - self.clock)
+            return True
+        self.advance(timeout)
+        return False
+
+    # -- file locks ---------------------------------------------------------------
+    def lock_blocker(self, path: str) -> dict[str, t.Any] | None:
+        """The live process whose image is this file (Windows keeps a running image locked)."""
+        wanted = key(path)
+        return next((p for p in self.processes() if key(p["image"]) == wanted), None)
+
+    def locked_under(self, root: str) -> list[str]:
+        """Images of live processes inside a folder tree."""
+        prefix = key(root).rstrip("\\") + "\\"
+        return sorted(p["image"] for p in self.processes() if key(p["image"]).startswith(prefix))
+
+    def check_delete(self, path: str) -> None:
+        if self.lock_blocker(path):
+            raise ScriptFailure(LOCKED_DELETE.format(path=path, name=ntpath.basename(path)))
+
+    def check_write(self, path: str) -> None:
+        if self.file(path) is not None and self.lock_blocker(path):
+            raise ScriptFailure(LOCKED_WRITE.format(path=path))
 
     def event(self, *words: t.Any) -> None:
         """Record what happened, in order, for tests to assert on."""
@@ -77,6 +185,7 @@ class Host:
         return self.read_bytes(path).decode("utf-8")
 
     def write_file(self, path: str, data: bytes) -> dict[str, t.Any]:
+        self.check_write(path)
         entry = {
             "path": path,
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -88,6 +197,8 @@ class Host:
         return entry
 
     def remove_file(self, path: str) -> bool:
+        if self.file(path) is not None:
+            self.check_delete(path)
         return self.state["files"].pop(key(path), None) is not None
 
     def exists(self, path: str) -> bool:
@@ -106,16 +217,37 @@ class Host:
         return sorted(entry["path"] for k, entry in self.state["files"].items() if k.startswith(prefix))
 
     def remove_tree(self, root: str) -> int:
+        """Remove-Item -Recurse -Force under ErrorActionPreference Stop.
+
+        PowerShell deletes a folder's subfolders (depth first), then its files, and only then
+        the folder. A locked image raises at that file: what came before it is already gone,
+        the rest (and every folder above it) stays.
+        """
         prefix = key(root).rstrip("\\") + "\\"
-        doomed = [k for k in self.state["files"] if k.startswith(prefix)]
-        for k in doomed:
+        removed = 0
+        for k in self._removal_order(key(root).rstrip("\\")):
+            entry = self.state["files"][k]
+            self.check_delete(entry["path"])
             del self.state["files"][k]
+            removed += 1
         self.state["dirs"] = [d for d in self.state["dirs"] if not (d == key(root) or d.startswith(prefix))]
-        return len(doomed)
+        return removed
+
+    def _removal_order(self, folder: str) -> list[str]:
+        prefix = folder + "\\"
+        inside = [k for k in self.state["files"] if k.startswith(prefix)]
+        subfolders = sorted({k[len(prefix):].split("\\", 1)[0] for k in inside if "\\" in k[len(prefix):]})
+        order: list[str] = []
+        for sub in subfolders:
+            order.extend(self._removal_order(prefix + sub))
+        order.extend(sorted(k for k in inside if "\\" not in k[len(prefix):]))
+        return order
 
     def move_tree(self, source: str, target: str) -> None:
         if self.exists(target):
             raise ScriptFailure(f"Cannot create a file when that file already exists: '{target}'")
+        if self.locked_under(source):
+            raise ScriptFailure(LOCKED_MOVE.format(path=source))
         src = key(source).rstrip("\\")
         for k in [k for k in self.state["files"] if k.startswith(src + "\\")]:
             entry = self.state["files"].pop(k)
@@ -145,6 +277,7 @@ class Host:
             "status": "Stopped",
             "start_mode": "Automatic",
             "depends_on": [],
+            "pid": None,
         }
         service.update(extra)
         self.state["services"][name.lower()] = service
@@ -161,12 +294,19 @@ class Host:
         self.event("service_unregister", name)
 
     def start_service(self, name: str) -> bool:
-        """Start a service; False when it does not stay running (fault, missing binary, bad config)."""
+        """StartService and what follows; False when it is not Running (fault, missing binary, bad config).
+
+        A service that hangs in StartPending (fault service_start_hangs) has a live process
+        (its image locked) but never reports Running and serves no pipe.
+        """
         service = self.service(name)
         if service is None:
             raise ScriptFailure(f"Cannot find any service with service name '{name}'.")
         if service["status"] == "Running":
             return True
+        if service["status"] != "Stopped":
+            # StartService on a pending service: ERROR_SERVICE_ALREADY_RUNNING (1056).
+            return False
         self.event("service_start", name)
         argv = split_win32(service["command_line"])
         version = self.exe_version(argv[0])
@@ -176,6 +316,10 @@ class Host:
                 raise ServiceStartFailed(f"{argv[0]}: The system cannot find the file specified.")
             if self.service_start_fails(name, version):
                 raise ServiceStartFailed(f"{name} {version} exited right after start (simulated fault)")
+            if self._fault_names("service_start_hangs", name, version):
+                service.update(status="StartPending", pipe=None, pid=self.spawn(argv[0])["pid"])
+                self.event("service_start_pending", name)
+                return False
             service["pipe"] = runner(self, service, argv) if runner else None
         except ServiceStartFailed as exc:
             service["status"] = "Stopped"
@@ -185,6 +329,7 @@ class Host:
             return False
         service["status"] = "Running"
         service["running_version"] = version
+        service["pid"] = self.spawn(argv[0])["pid"]
         self.append_log(argv, f'level=info msg="{name} successfully booted" version={version}')
         return True
 
@@ -202,14 +347,41 @@ class Host:
     def pipes(self) -> list[str]:
         return [s["pipe"] for s in self.state["services"].values() if s["status"] == "Running" and s.get("pipe")]
 
-    def stop_service(self, name: str) -> None:
+    def request_stop(self, name: str) -> None:
+        """ControlService(SERVICE_CONTROL_STOP), as ServiceController.Stop() sends it (no waiting).
+
+        Only a Running service accepts it. With the fault service_stop_hangs the service goes
+        StopPending and its process ignores the request until it is killed. With
+        service_exit_lingers {name: seconds} the SCM reports Stopped at once but the process
+        (and the lock on its image) lives on for that long.
+        """
         service = self.service(name)
         if service is None:
             raise ScriptFailure(f"Cannot find any service with service name '{name}'.")
-        if service["status"] != "Stopped":
-            self.event("service_stop", name)
-        service["status"] = "Stopped"
-        service["pipe"] = None
+        if service["status"] == "Stopped":
+            return
+        if service["status"] != "Running":
+            raise ScriptFailure(CANNOT_ACCEPT_CONTROL.format(name=name))
+        self.event("service_stop", name)
+        if self._fault_names("service_stop_hangs", name):
+            service["status"] = "StopPending"
+            self.event("service_stop_pending", name)
+            return
+        pid = service.get("pid")
+        service.update(status="Stopped", pipe=None, pid=None)
+        record = self.process(pid)
+        if record is not None:
+            linger = self.linger_seconds(name)
+            if linger > 0:
+                record["exits_at"] = self.clock + linger
+            else:
+                self.state["processes"] = [p for p in self.state["processes"] if p["pid"] != pid]
+
+    def power_off(self) -> None:
+        """A reboot ends every process: services are Stopped, no image stays locked."""
+        for service in self.state["services"].values():
+            service.update(status="Stopped", pipe=None, pid=None)
+        self.state["processes"] = []
 
     # -- machine PATH -------------------------------------------------------------
     def path_entries(self) -> list[str]:

@@ -44,7 +44,10 @@ def new_state(build: int = 20348) -> dict[str, t.Any]:
         "registry": {},
         "firewall_rules": {},
         "defender_exclusions": {"processes": [], "paths": []},
+        # Live processes: {pid, name, image, exits_at}; their image files are locked (wcow_sim.host).
         "processes": [],
+        "next_pid": 4000,
+        "clock": 0.0,  # simulated seconds: bounded waits advance it, nothing sleeps
         "hns_networks": {},
         "events": [],
         "stats": {"round_trips": 0, "bytes_sent": 0, "by_module": {}},

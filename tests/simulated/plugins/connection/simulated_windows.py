@@ -29,6 +29,12 @@ options:
     description:
       - Faults to inject, by name.
       - C(service_start_fails) list of C(service) or C(service@version) that stop right after start.
+      - C(service_stop_hangs) list of C(service) or C(service@version) that stay StopPending after a stop request;
+        their process ignores it until killed.
+      - C(service_start_hangs) list of C(service) or C(service@version) that stay StartPending (process alive,
+        image locked, no pipe).
+      - C(service_exit_lingers) dict C(service) -> seconds the process outlives the SCM's Stopped (its image stays
+        locked until it exits).
       - C(drop_connection) names a host script; the connection drops when it is about to run.
       - C(corrupt_download) bool; files the host downloads itself get wrong bytes.
       - C(pending_reboot) bool; a new host starts with a reboot pending.

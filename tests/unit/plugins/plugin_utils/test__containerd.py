@@ -30,7 +30,8 @@ BUILDKITD_RUNNING = ({"name": "buildkitd", "status": "Running"},)
 
 
 def _names(steps):
-    return [(s.script, s.params.get("Name") or s.params.get("Entry") or s.params.get("Path", "")) for s in steps]
+    return [(s.script, s.params.get("Name") or s.params.get("Entry") or s.params.get("Directory")
+             or s.params.get("Path", "")) for s in steps]
 
 
 def _observed(**changes):
@@ -98,14 +99,14 @@ def test_upgrade_stops_companions_shims_backs_up_and_can_roll_back():
     assert plan.needs_archive
     assert _names(plan.steps) == [
         ("service_stop", "buildkitd"), ("service_stop", "containerd"),
-        ("process_stop", "containerd-shim-runhcs-v1"), ("install_backup", ""),
+        ("process_stop", INSTALL + r"\bin"), ("install_backup", ""),
         ("archive_extract", ""), ("file_write", INSTALL + r"\config.toml"),
         ("service_start", "containerd"), ("service_start", "buildkitd"),
     ]
     start = plan.steps[-2].params
     assert start["Require"] is False  # the controller decides on rollback
     assert [s.script for s in plan.rollback] == [
-        "service_stop", "service_stop", "install_restore", "service_start", "service_start"]
+        "service_stop", "service_stop", "process_stop", "install_restore", "service_start", "service_start"]
     assert plan.rollback[-2].params["Require"] is True
 
 
@@ -147,7 +148,8 @@ def test_absent_removes_everything_but_data():
     plan = _containerd.plan(ABSENT, observed)
     assert [s.script for s in plan.steps] == [
         "service_stop", "run_command", "service_wait_gone", "machine_path", "defender_exclusion",
-        "path_remove", "path_remove", "path_remove"]  # install dir, its backup, the staged archive
+        "process_stop", "path_remove", "path_remove", "path_remove"]  # install dir, its backup, the staged archive
+    assert plan.steps[5].params["Directory"] == INSTALL + r"\bin"
     assert all(r"C:\ProgramData\containerd" != s.params.get("Path") for s in plan.steps)
 
 
@@ -180,3 +182,33 @@ def test_observe_undoes_powershell_scalar_collapse():
     assert observed.version == "1.7.29"
     assert observed.running_companions == ["buildkitd"]
     assert observed.machine_path == (r"C:\Windows",) and observed.defender_exclusions == ("C:\\x.exe",)
+
+
+def test_reinstall_of_unreadable_binary_stops_and_restarts_a_running_service():
+    """Version unreadable, service running: bin is replaced under it unless it is stopped first."""
+    observed = _observed(version=None, companions=BUILDKITD_RUNNING)
+    plan = _containerd.plan(DESIRED, observed)
+    assert plan.changes[0] == "install containerd 2.1.5" and plan.needs_archive
+    assert _names(plan.steps) == [
+        ("service_stop", "buildkitd"), ("service_stop", "containerd"), ("process_stop", INSTALL + r"\bin"),
+        ("archive_extract", ""), ("service_start", "containerd"), ("service_start", "buildkitd"),
+    ]
+    assert plan.steps[-2].params["Require"] is True  # no backup to roll back to: a failed start throws
+
+
+def test_reinstall_without_service_still_ends_processes_running_from_bin():
+    observed = dataclasses.replace(FRESH, binary_exists=True)
+    names = _names(_containerd.plan(DESIRED, observed).steps)
+    assert names[:2] == [("process_stop", INSTALL + r"\bin"), ("archive_extract", "")]
+
+
+def test_plain_restart_leaves_shims_running():
+    """A config change restarts containerd; running containers (their shims) survive it."""
+    plan = _containerd.plan(DESIRED, _observed(config_text="old", shim_processes=2))
+    assert "process_stop" not in [s.script for s in plan.steps]
+
+
+def test_stop_waits_are_bounded_by_start_timeout():
+    plan = _containerd.plan(_desired(start_timeout=7), _observed(version="1.7.29", companions=BUILDKITD_RUNNING))
+    bounded = [s for s in plan.steps + plan.rollback if s.script in ("service_stop", "service_start", "process_stop")]
+    assert bounded and all(s.params["TimeoutSeconds"] == 7 for s in bounded)

@@ -8,7 +8,7 @@ import tarfile
 import typing as t
 import zipfile
 
-from .host import Host, ScriptFailure, split_win32
+from .host import ENVIRONMENT_KEY, Host, ScriptFailure, split_win32
 from .registry import PROGRAMS, script
 
 
@@ -166,18 +166,20 @@ def archive_extract(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
 @script("machine_path")
 def machine_path(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     entry, state = params["Entry"], params.get("State", "present")
-    entries = host.state["machine_path"]
-    same = [e for e in entries if e.rstrip("\\").lower() == entry.rstrip("\\").lower()]
-    changed = False
+    # The raw value (DoNotExpandEnvironmentNames); entries compare by their expansion.
+    current = host.machine_path_raw()
+    want = host.expand(entry).rstrip("\\").lower()
+    parts = current.split(";")
+    same = [p for p in parts if p and host.expand(p).rstrip("\\").lower() == want]
+    new = None
     if state == "present" and not same:
-        entries.append(entry)
-        changed = True
+        new = entry if current == "" else current + entry if current.endswith(";") else current + ";" + entry
     elif state == "absent" and same:
-        host.state["machine_path"] = [e for e in entries if e not in same]
-        changed = True
-    if changed:
+        new = ";".join(p for p in parts if p not in same)
+    if new is not None:
+        host.set_registry_value(ENVIRONMENT_KEY, "Path", "REG_EXPAND_SZ", new)
         host.event("machine_path", state, entry)
-    return {"entry": entry, "state": state, "changed": changed}
+    return {"entry": entry, "state": state, "changed": new is not None}
 
 
 @script("file_write")

@@ -1,0 +1,69 @@
+"""win_containerd and the host state it shares with others: machine PATH, config bytes, Defender."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from wcow_sim.state import DEFAULT_MACHINE_PATH, machine_path, machine_path_entries
+
+MODULE = "wcow.buildkit.win_containerd"
+BIN = r"C:\Program Files\containerd\bin"
+EXE = BIN + r"\containerd.exe"
+CONFIG = r"c:\program files\containerd\config.toml"
+
+
+@pytest.fixture
+def converge(simulator, fake_github, tmp_path):
+    """Run win_containerd once with the given arguments; answer the run and the host's result."""
+    cache = tmp_path / "cache"
+
+    def run(hostvars=None, check=False, **args):
+        options = {**fake_github.options(cache_dir=str(cache)), **args}
+        play = [{"hosts": "windows_builders", "gather_facts": False,
+                 "tasks": [{"name": "containerd", MODULE: options}]}]
+        outcome = simulator.run(simulator.playbook(json.dumps(play)), {"sim-host": hostvars or {}}, check=check)
+        return outcome, outcome.result()
+    return run
+
+
+def _edit(simulator, change):
+    state = simulator.state()
+    change(state)
+    state["events"] = []
+    simulator.write_state(state)
+
+
+# -- defect 6: the machine PATH is a REG_EXPAND_SZ value; %SystemRoot% entries stay as written ------------
+
+def test_machine_path_keeps_expandable_entries_and_kind_through_add_and_remove(converge, simulator):
+    run, _result = converge(version="2.1.5")
+    assert run.rc == 0, run.stdout
+    value = machine_path(simulator.state())
+    assert value["kind"] == "REG_EXPAND_SZ"
+    assert value["value"] == DEFAULT_MACHINE_PATH + ";" + BIN
+    assert machine_path_entries(simulator.state())[0] == r"%SystemRoot%\system32"
+
+    run, result = converge(state="absent")
+    assert run.rc == 0, run.stdout
+    assert f"remove {BIN} from the machine PATH" in result["changes"]
+    value = machine_path(simulator.state())
+    assert value == {"kind": "REG_EXPAND_SZ", "value": DEFAULT_MACHINE_PATH}
+
+
+def test_machine_path_entry_spelled_with_a_variable_counts_as_ours(converge, simulator):
+    run, _result = converge(version="2.1.5")
+    assert run.rc == 0, run.stdout
+    spelled = DEFAULT_MACHINE_PATH + r";%ProgramFiles%\containerd\bin\;C:\Tools"
+
+    def respell(state):
+        machine_path(state)["value"] = spelled
+    _edit(simulator, respell)
+    run, result = converge(version="2.1.5")
+    assert run.rc == 0 and result["changed"] is False, result
+    assert machine_path(simulator.state())["value"] == spelled
+
+    run, result = converge(state="absent")
+    assert run.rc == 0, run.stdout
+    assert machine_path(simulator.state()) == {"kind": "REG_EXPAND_SZ", "value": DEFAULT_MACHINE_PATH + r";C:\Tools"}

@@ -10,6 +10,7 @@ the step name here, then the script.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ntpath
 import typing as t
 
@@ -53,6 +54,11 @@ class Desired:
         return self.install_dir.rstrip("\\") + ".previous"
 
     @property
+    def config_sha256(self) -> str | None:
+        """Digest of the exact bytes file_write puts on the host (UTF-8, no BOM)."""
+        return None if self.config_text is None else hashlib.sha256(self.config_text.encode("utf-8")).hexdigest()
+
+    @property
     def pipe_name(self) -> str:
         return self.pipe_address.rsplit("\\", 1)[-1]
 
@@ -83,6 +89,8 @@ class Observed:
     pipe_ready: bool
     docker_containerd: bool
     shim_processes: int
+    # Digest of the config file's bytes; drift is decided on it (config_text is for the diff only).
+    config_sha256: str | None = None
 
     @property
     def running_companions(self) -> list[str]:
@@ -107,6 +115,7 @@ def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | Non
         data_dirs_present=tuple(as_list(answer.get("data_dirs_present"))),
         staged_archives=tuple(as_list(answer.get("staged_archives"))),
         config_text=(answer.get("config") or {}).get("content"),
+        config_sha256=((answer.get("config") or {}).get("sha256") or "").lower() or None,
         machine_path=tuple(as_list(answer.get("machine_path"))),
         defender_exclusions=None if exclusions is None else tuple(as_list(exclusions)),
         archive_sha256=answer.get("archive_sha256"),
@@ -189,7 +198,8 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
         raise AssertionError("plan_present needs a resolved version and a rendered config")
     installing = observed.version is None
     switching = not installing and observed.version != desired.version
-    config_differs = observed.config_text != desired.config_text
+    # ReadAllText hides a BOM or UTF-16 (which containerd rejects): compare the bytes' digests.
+    config_differs = observed.config_sha256 != desired.config_sha256
     service = observed.service
     drift = service is not None and not same_command_line(service.get("command_line"), desired.command_line())
     dependents = observed.running_companions

@@ -67,3 +67,31 @@ def test_machine_path_entry_spelled_with_a_variable_counts_as_ours(converge, sim
     run, result = converge(state="absent")
     assert run.rc == 0, run.stdout
     assert machine_path(simulator.state()) == {"kind": "REG_EXPAND_SZ", "value": DEFAULT_MACHINE_PATH + r";C:\Tools"}
+
+
+# -- defect 8: the config's bytes decide drift, not the text ReadAllText decodes ------------------------
+
+def _set_file(state, path, data):
+    import hashlib
+    entry = state["files"][path]
+    entry.update(content=base64.b64encode(data).decode("ascii"), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+@pytest.mark.parametrize("encode", [
+    pytest.param(lambda text: b"\xff\xfe" + text.encode("utf-16-le"), id="utf16le-bom"),
+    pytest.param(lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"), id="utf8-bom"),
+])
+def test_reencoded_config_is_rewritten_and_containerd_restarted(converge, simulator, encode):
+    run, _result = converge(version="2.1.5")
+    assert run.rc == 0, run.stdout
+    written = base64.b64decode(simulator.state()["files"][CONFIG]["content"])
+    _edit(simulator, lambda state: _set_file(state, CONFIG, encode(written.decode("utf-8"))))
+
+    run, result = converge(version="2.1.5")
+    assert run.rc == 0, run.stdout
+    assert result["changes"] == [r"write C:\Program Files\containerd\config.toml"]
+    state = simulator.state()
+    assert base64.b64decode(state["files"][CONFIG]["content"]) == written
+    assert state["events"] == ["service_stop containerd", f"file_write {CONFIG.replace('c:', 'C:').replace('program files', 'Program Files')}",
+                               "service_start containerd"]
+    assert converge(version="2.1.5")[1]["changed"] is False

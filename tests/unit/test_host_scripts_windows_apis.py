@@ -47,3 +47,12 @@ def test_machine_path_reads_raw_and_writes_expand_sz():
     assert re.search(r"GetValue\('Path',[^)]*DoNotExpandEnvironmentNames", text)
     assert re.search(r"SetValue\('Path',[^)]*\[Microsoft\.Win32\.RegistryValueKind\]::ExpandString", text)
     assert r"'SYSTEM\CurrentControlSet\Control\Session Manager\Environment'" in text
+
+
+# -- defect 8 ------------------------------------------------------------------------------------
+
+def test_file_write_compares_bytes_and_writes_utf8_without_bom():
+    text = code("file_write")
+    assert "ReadAllText" not in text  # drops a BOM and decodes UTF-16: a re-encoded file compares equal
+    assert "[System.IO.File]::ReadAllBytes($Path)" in text
+    assert "[System.Text.UTF8Encoding]::new($false)" in text and "WriteAllBytes($Path, $bytes)" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import ntpath
 import tarfile
@@ -185,11 +186,13 @@ def machine_path(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
 @script("file_write")
 def file_write(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     path, content = params["Path"], params["Content"]
-    if host.file(path) and host.read_text(path) == content:
-        return {"path": path, "changed": False}
-    host.write_file(path, content.encode("utf-8"))
+    data = content.encode("utf-8")  # UTF8Encoding($false): no BOM
+    sha256 = hashlib.sha256(data).hexdigest()
+    if host.file(path) and host.read_bytes(path) == data:  # bytes compared, not ReadAllText's decoding
+        return {"path": path, "sha256": sha256, "changed": False}
+    host.write_file(path, data)
     host.event("file_write", path)
-    return {"path": path, "changed": True}
+    return {"path": path, "sha256": sha256, "changed": True}
 
 
 @script("defender_exclusion")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pytest
 
@@ -22,6 +23,7 @@ CONVERGED = Observed(
     companions=(), data_dirs_present=(), staged_archives=(DESIRED.archive_path,), config_text="version = 3\n",
     machine_path=(r"C:\Windows\system32", INSTALL + "\\bin\\"), defender_exclusions=(), archive_sha256=None,
     pipe_ready=True, docker_containerd=False, shim_processes=0,
+    config_sha256=hashlib.sha256(b"version = 3\n").hexdigest(),
 )
 FRESH = Observed(version=None, binary_exists=False, service=None, companions=(), data_dirs_present=(),
                  config_text=None, machine_path=(r"C:\Windows\system32",), defender_exclusions=None, staged_archives=(),
@@ -33,7 +35,13 @@ def _names(steps):
     return [(s.script, s.params.get("Name") or s.params.get("Entry") or s.params.get("Path", "")) for s in steps]
 
 
+def _sha256(text):
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _observed(**changes):
+    if "config_text" in changes and "config_sha256" not in changes:  # a file holding that text as UTF-8
+        changes["config_sha256"] = _sha256(changes["config_text"])
     return dataclasses.replace(CONVERGED, **changes)
 
 
@@ -180,3 +188,22 @@ def test_observe_undoes_powershell_scalar_collapse():
     assert observed.version == "1.7.29"
     assert observed.running_companions == ["buildkitd"]
     assert observed.machine_path == (r"C:\Windows",) and observed.defender_exclusions == ("C:\\x.exe",)
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(b"\xef\xbb\xbfversion = 3\n", id="utf8-bom"),
+    pytest.param(b"\xff\xfe" + "version = 3\n".encode("utf-16-le"), id="utf16le-bom"),
+    pytest.param(b"version = 3\r\n", id="crlf"),
+])
+def test_config_drift_is_decided_on_bytes_not_decoded_text(data):
+    """ReadAllText answers the same text for these files; only their digest tells them apart."""
+    observed = _observed(config_text="version = 3\n", config_sha256=hashlib.sha256(data).hexdigest())
+    plan = _containerd.plan(DESIRED, observed)
+    assert plan.changes == ["write " + INSTALL + r"\config.toml"]
+    assert ("file_write", INSTALL + r"\config.toml") in _names(plan.steps)
+
+
+def test_observe_reads_the_config_digest():
+    observed = _containerd.observe({"binary": {}, "config": {"sha256": "AB" * 32, "content": "x"}}, lambda _: None)
+    assert observed.config_sha256 == "ab" * 32 and observed.config_text == "x"
+    assert _containerd.observe({"binary": {}, "config": None}, lambda _: None).config_sha256 is None

@@ -32,7 +32,8 @@ class Desired:
     service_name: str
     log_file: str
     log_level: str
-    defender_exclusion: bool
+    # None (unset) changes no exclusion; True adds ours, False removes ours.
+    defender_exclusion: bool | None
     purge: bool
     version: str | None = None
     config_text: str | None = None
@@ -91,6 +92,9 @@ class Observed:
     shim_processes: int
     # Digest of the config file's bytes; drift is decided on it (config_text is for the diff only).
     config_sha256: str | None = None
+    # 'running', 'missing' (no Defender cmdlets) or 'off' (cmdlets throw; defender_error says why).
+    defender_status: str = "running"
+    defender_error: str | None = None
 
     @property
     def running_companions(self) -> list[str]:
@@ -116,6 +120,8 @@ def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | Non
         staged_archives=tuple(as_list(answer.get("staged_archives"))),
         config_text=(answer.get("config") or {}).get("content"),
         config_sha256=((answer.get("config") or {}).get("sha256") or "").lower() or None,
+        defender_status=answer.get("defender_status") or ("running" if exclusions is not None else "missing"),
+        defender_error=answer.get("defender_error"),
         machine_path=tuple(as_list(answer.get("machine_path"))),
         defender_exclusions=None if exclusions is None else tuple(as_list(exclusions)),
         archive_sha256=answer.get("archive_sha256"),
@@ -133,6 +139,7 @@ class Plan:
     steps: list[Step] = dataclasses.field(default_factory=list)
     needs_archive: bool = False
     rollback: list[Step] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -251,17 +258,51 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     return plan
 
 
+DEFENDER_ADD = "add Windows Defender process exclusions"
+DEFENDER_REMOVE = "remove Windows Defender process exclusions"
+
+
 def _add_defender_steps(plan: Plan, desired: Desired, observed: Observed) -> None:
-    if observed.defender_exclusions is None:  # Defender not installed: nothing to exclude from
+    """Only our containerd.exe's exclusion, and only when asked: an administrator's own exclusions stay.
+
+    present: unset changes nothing, true adds ours, false removes ours. absent: ours is removed
+    (the binary it names is deleted), whatever the option says.
+    """
+    if desired.state == "present" and desired.defender_exclusion is None:
+        return
+    wanted = desired.state == "present" and bool(desired.defender_exclusion)
+    if observed.defender_exclusions is None:
+        if desired.defender_exclusion is not None:
+            why = ("not installed (no Defender cmdlets)" if observed.defender_status == "missing"
+                   else f"not running ({observed.defender_error or 'its cmdlets fail'})")
+            plan.warnings.append(f"defender_exclusion: Windows Defender is {why}; no process exclusion to "
+                                 f"{'add' if wanted else 'remove'} for {desired.exe}")
         return
     present = {e.lower() for e in observed.defender_exclusions}
-    wanted = desired.state == "present" and desired.defender_exclusion
     if wanted and desired.exe.lower() not in present:
-        plan.add("add Windows Defender process exclusions",
-                 Step("defender_exclusion", {"Processes": [desired.exe], "State": "present"}))
+        plan.add(DEFENDER_ADD, Step("defender_exclusion", {"Processes": [desired.exe], "State": "present"}))
     elif not wanted and desired.exe.lower() in present:
-        plan.add("remove Windows Defender process exclusions",
-                 Step("defender_exclusion", {"Processes": [desired.exe], "State": "absent"}))
+        plan.add(DEFENDER_REMOVE, Step("defender_exclusion", {"Processes": [desired.exe], "State": "absent"}))
+
+
+def settle_defender(steps: t.Sequence[Step], answers: t.Sequence[dict[str, t.Any]],
+                    changes: list[str]) -> list[str]:
+    """After apply: a defender step that changed nothing (policy-managed, Defender off) is no change.
+
+    Drops its reason from `changes` (in place) and answers the warnings to show.
+    """
+    warnings: list[str] = []
+    for step, answer in zip(steps, answers):
+        if step.script != "defender_exclusion":
+            continue
+        note = answer.get("warning") or answer.get("skipped")
+        if note:
+            warnings.append(f"defender_exclusion: {note}")
+        if not answer.get("changed"):
+            reason = DEFENDER_ADD if step.params.get("State") == "present" else DEFENDER_REMOVE
+            if reason in changes:
+                changes.remove(reason)
+    return warnings
 
 
 def plan_absent(desired: Desired, observed: Observed) -> Plan:

@@ -95,3 +95,68 @@ def test_reencoded_config_is_rewritten_and_containerd_restarted(converge, simula
     assert state["events"] == ["service_stop containerd", f"file_write {CONFIG.replace('c:', 'C:').replace('program files', 'Program Files')}",
                                "service_start containerd"]
     assert converge(version="2.1.5")[1]["changed"] is False
+
+
+# -- defects 10 and 12: Defender states, policy, and an administrator's own exclusions ----------------
+
+ADMIN = r"C:\Tools\scanner-heavy.exe"
+
+
+def _exclusions(simulator):
+    return simulator.state()["defender_exclusions"]["processes"]
+
+
+def _warnings(run):
+    return " ".join((run.stdout + run.stderr).split())
+
+
+def test_defender_exclusion_unset_leaves_every_exclusion_alone(converge, simulator):
+    assert converge(version="2.1.5")[0].rc == 0
+    _edit(simulator, lambda state: state["defender_exclusions"].update(processes=[EXE, ADMIN]))
+    run, result = converge(version="2.1.5")
+    assert run.rc == 0, run.stdout
+    assert result["changed"] is False, result["changes"]
+    assert _exclusions(simulator) == [EXE, ADMIN]
+
+
+def test_defender_exclusion_true_adds_ours_false_removes_only_ours(converge, simulator):
+    assert converge(version="2.1.5")[0].rc == 0
+    _edit(simulator, lambda state: state["defender_exclusions"].update(processes=[ADMIN]))
+    run, result = converge(version="2.1.5", defender_exclusion=True)
+    assert run.rc == 0 and result["changes"] == ["add Windows Defender process exclusions"], run.stdout
+    assert _exclusions(simulator) == [ADMIN, EXE]
+    assert converge(version="2.1.5", defender_exclusion=True)[1]["changed"] is False
+    run, result = converge(version="2.1.5", defender_exclusion=False)
+    assert run.rc == 0 and result["changes"] == ["remove Windows Defender process exclusions"], run.stdout
+    assert _exclusions(simulator) == [ADMIN]
+
+
+def test_absent_removes_our_exclusion_and_keeps_the_administrators(converge, simulator):
+    assert converge(version="2.1.5", defender_exclusion=True)[0].rc == 0
+    _edit(simulator, lambda state: state["defender_exclusions"]["processes"].append(ADMIN))
+    run, result = converge(state="absent")
+    assert run.rc == 0, run.stdout
+    assert "remove Windows Defender process exclusions" in result["changes"]
+    assert _exclusions(simulator) == [ADMIN]
+
+
+@pytest.mark.parametrize("status, reason", [("missing", "not installed"), ("off", "0x800106ba")])
+def test_defender_missing_or_off_installs_and_warns(converge, simulator, status, reason):
+    run, result = converge({"sim_faults": {"defender": status}}, version="2.1.5", defender_exclusion=True)
+    assert run.rc == 0, run.stdout
+    assert "add Windows Defender process exclusions" not in result["changes"]
+    assert simulator.state()["services"]["containerd"]["status"] == "Running"
+    assert "defender_exclusion" in _warnings(run) and reason in _warnings(run)
+    assert _exclusions(simulator) == []
+
+
+def test_policy_managed_exclusions_are_not_a_change_on_every_run(converge, simulator):
+    policy = {"sim_faults": {"defender_policy_exclusions": [ADMIN]}}
+    assert converge(policy, version="2.1.5")[0].rc == 0
+    before = simulator.state()["stats"]["by_module"][MODULE]["round_trips"]
+    for _ in range(2):
+        run, result = converge(policy, version="2.1.5", defender_exclusion=True)
+        assert run.rc == 0, run.stdout
+        assert result["changed"] is False and result["changes"] == [], result
+        assert "policy" in _warnings(run)
+    assert simulator.state()["stats"]["by_module"][MODULE]["round_trips"] - before <= 4

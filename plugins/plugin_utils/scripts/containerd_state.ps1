@@ -51,12 +51,17 @@ if (Test-Path -LiteralPath $ConfigPath -PathType Leaf) {
 }
 
 $exclusions = $null
+$defenderStatus = 'missing'  # Server Core can lack Defender and its cmdlets
+$defenderError = $null
 if (Get-Command -Name Get-MpPreference -ErrorAction SilentlyContinue) {
     try {
-        $exclusions = @((Get-MpPreference).ExclusionProcess | Where-Object { $_ })
+        $exclusions = @((Get-MpPreference -ErrorAction Stop).ExclusionProcess | Where-Object { $_ } | ForEach-Object { [string]$_ })
+        $defenderStatus = 'running'
     }
     catch {
-        $exclusions = $null
+        # The cmdlets exist while Defender is off: they throw (HRESULT 0x800106ba).
+        $defenderStatus = 'off'
+        $defenderError = [string]$_.Exception.Message
     }
 }
 
@@ -76,6 +81,8 @@ if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
     config = $config
     machine_path = @([Environment]::GetEnvironmentVariable('Path', 'Machine') -split ';' | Where-Object { $_ })
     defender_exclusions = $exclusions
+    defender_status = $defenderStatus
+    defender_error = $defenderError
     archive_sha256 = $archiveSha256
     pipe_ready = (Test-Path -LiteralPath "\\.\pipe\$PipeName")
     docker_containerd = (Test-Path -LiteralPath '\\.\pipe\docker-containerd')

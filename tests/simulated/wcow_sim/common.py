@@ -197,14 +197,40 @@ def file_write(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
 
 @script("defender_exclusion")
 def defender_exclusion(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
-    processes = host.state["defender_exclusions"]["processes"]
     wanted = list(params["Processes"])
-    if params.get("State", "present") == "present":
-        processes.extend(p for p in wanted if p.lower() not in [q.lower() for q in processes])
+    state = params.get("State", "present")
+    answer = {"processes": wanted, "state": state, "changed": False, "skipped": None, "warning": None}
+    if host.defender_status() == "missing":  # Get-Command Add-MpPreference finds nothing
+        answer["skipped"] = "Windows Defender is not installed (no Defender cmdlets)"
+        return answer
+
+    def pending(current: list[str]) -> list[str]:
+        lowered = [c.lower() for c in current]
+        return [w for w in wanted if (w.lower() in lowered) != (state == "present")]
+    try:
+        before = host.mp_exclusion_processes()
+    except ScriptFailure as exc:
+        answer["skipped"] = f"Windows Defender is not running: {exc}"
+        return answer
+    todo = pending(before)
+    if not todo:
+        return answer
+    local = list(host.state["defender_exclusions"]["processes"])
+    if state == "present":
+        host.mp_set_exclusion_processes("Add-MpPreference", local + [p for p in todo if p.lower() not in
+                                                                       [q.lower() for q in local]])
     else:
-        host.state["defender_exclusions"]["processes"] = [p for p in processes if p.lower() not in [w.lower() for w in wanted]]
-    host.event("defender_exclusion", params.get("State", "present"), *wanted)
-    return {"processes": wanted, "state": params.get("State", "present"), "changed": True}
+        host.mp_set_exclusion_processes("Remove-MpPreference", [p for p in local if p.lower() not in
+                                                                  [q.lower() for q in todo]])
+    left = pending(host.mp_exclusion_processes())
+    answer["changed"] = len(left) < len(todo)
+    if left:
+        answer["warning"] = (f"Windows Defender kept the process exclusions of {', '.join(left)} unchanged ({state} "
+                             "asked): they are managed by policy (Group Policy, Intune or tamper protection); "
+                             "change them there")
+    if answer["changed"]:
+        host.event("defender_exclusion", state, *todo)
+    return answer
 
 
 @script("directory_ensure")

@@ -7,7 +7,7 @@ import ntpath
 import tomllib
 import typing as t
 
-from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args
+from .host import SERVICE_RUNNERS, Host, ScriptFailure, ServiceStartFailed, join_args
 from .registry import program, script
 
 DEFAULT_PIPE = "containerd-containerd"
@@ -97,6 +97,12 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     if host.file(params["ConfigPath"]):
         config = {"sha256": host.file(params["ConfigPath"])["sha256"], "content": host.read_text(params["ConfigPath"])}
     archive = params.get("ArchivePath")
+    exclusions, defender_status, defender_error = None, host.defender_status(), None
+    if defender_status != "missing":  # Get-Command Get-MpPreference
+        try:
+            exclusions = host.mp_exclusion_processes()
+        except ScriptFailure as exc:  # cmdlets present, Defender off
+            defender_error = str(exc)
     return {
         "binary": binary,
         "service": service,
@@ -105,7 +111,9 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         "staged_archives": _staged(host, params.get("ArtifactDir"), params.get("ArtifactFilter") or "containerd-*-windows-*.tar.gz"),
         "config": config,
         "machine_path": host.path_entries(),
-        "defender_exclusions": list(host.state["defender_exclusions"]["processes"]),
+        "defender_exclusions": exclusions,
+        "defender_status": defender_status,
+        "defender_error": defender_error,
         "archive_sha256": host.file(archive)["sha256"] if archive and host.file(archive) else None,
         "pipe_ready": params.get("PipeName", DEFAULT_PIPE) in host.pipes(),
         "docker_containerd": "docker-containerd" in host.pipes(),

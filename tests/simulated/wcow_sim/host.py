@@ -212,6 +212,36 @@ class Host:
         service["status"] = "Stopped"
         service["pipe"] = None
 
+    # -- Windows Defender ---------------------------------------------------------
+    def defender_status(self) -> str:
+        """'running' (default), 'missing' (Server Core without Defender: no Mp* cmdlets) or 'off'
+        (cmdlets present, service stopped or disabled: each Mp* call throws 0x800106ba)."""
+        status = str(self.fault("defender", "running"))
+        if status not in ("running", "missing", "off"):
+            raise ValueError(f"sim_faults.defender must be running, missing or off, not {status!r}")
+        return status
+
+    def mp_call(self, cmdlet: str) -> None:
+        """What calling a Defender cmdlet does before it touches anything."""
+        status = self.defender_status()
+        if status == "missing":
+            raise ScriptFailure(f"The term '{cmdlet}' is not recognized as the name of a cmdlet, function, script file, "
+                                "or operable program.")
+        if status == "off":
+            target = " Operation: MpPreference. Target: ConfigListExtension." if cmdlet != "Get-MpPreference" else ""
+            raise ScriptFailure(f"{cmdlet} : Operation failed with the following error: 0x800106ba.{target}")
+
+    def mp_exclusion_processes(self) -> list[str]:
+        """(Get-MpPreference).ExclusionProcess: exclusions set by policy replace the local list."""
+        self.mp_call("Get-MpPreference")
+        policy = self.fault("defender_policy_exclusions")
+        return list(policy) if policy is not None else list(self.state["defender_exclusions"]["processes"])
+
+    def mp_set_exclusion_processes(self, cmdlet: str, processes: list[str]) -> None:
+        """Add-/Remove-MpPreference: succeeds, but under policy the effective list does not change."""
+        self.mp_call(cmdlet)
+        self.state["defender_exclusions"]["processes"] = list(processes)
+
     # -- registry and the machine environment --------------------------------------
     def registry_value(self, key_path: str, name: str) -> dict[str, t.Any] | None:
         """{kind, value} of a registry value (key and value names are case-insensitive), or None."""

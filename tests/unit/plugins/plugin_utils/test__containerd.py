@@ -130,11 +130,16 @@ def test_downgrade_is_named_as_such():
     assert plan.changes[0] == "downgrade containerd 2.1.5 -> 1.7.29"
 
 
+ABSENT = _desired(state="absent", version=None, config_text=None, archive_path=None)
+
+
 @pytest.mark.parametrize("wanted, present, step", [
     (True, (), ("defender_exclusion", "present")),
     (False, (INSTALL + r"\bin\containerd.exe",), ("defender_exclusion", "absent")),
     (True, (INSTALL.lower() + r"\bin\containerd.exe",), None),
     (False, (), None),
+    (None, (), None),  # unset: an administrator's exclusions (ours among them) are left alone
+    (None, (INSTALL + r"\bin\containerd.exe", r"C:\Tools\x.exe"), None),
 ])
 def test_defender_exclusion(wanted, present, step):
     plan = _containerd.plan(_desired(defender_exclusion=wanted), _observed(defender_exclusions=present))
@@ -146,7 +151,34 @@ def test_defender_missing_is_left_alone():
     assert not _containerd.plan(_desired(defender_exclusion=True), _observed(defender_exclusions=None)).changed
 
 
-ABSENT = _desired(state="absent", version=None, config_text=None, archive_path=None)
+@pytest.mark.parametrize("status, error, words", [
+    ("missing", None, "not installed"),
+    ("off", "Get-MpPreference : Operation failed with the following error: 0x800106ba", "0x800106ba"),
+])
+def test_defender_missing_or_off_warns_only_when_asked(status, error, words):
+    observed = _observed(defender_exclusions=None, defender_status=status, defender_error=error)
+    plan = _containerd.plan(_desired(defender_exclusion=True), observed)
+    assert not plan.changed and len(plan.warnings) == 1 and words in plan.warnings[0]
+    assert _containerd.plan(_desired(defender_exclusion=None), observed).warnings == []
+
+
+@pytest.mark.parametrize("option", [None, True, False])
+def test_absent_removes_our_exclusion_whatever_the_option(option):
+    ours, admin = INSTALL + r"\bin\containerd.exe", r"C:\Tools\x.exe"
+    plan = _containerd.plan(dataclasses.replace(ABSENT, defender_exclusion=option),
+                            _observed(defender_exclusions=(admin, ours)))
+    assert [s.params for s in plan.steps if s.script == "defender_exclusion"] == [
+        {"Processes": [ours], "State": "absent"}]
+
+
+def test_settle_defender_drops_a_change_policy_kept_from_happening():
+    step = _containerd.Step("defender_exclusion", {"Processes": ["x"], "State": "present"})
+    changes = [_containerd.DEFENDER_ADD]
+    warnings = _containerd.settle_defender([step], [{"changed": False, "warning": "managed by policy"}], changes)
+    assert changes == [] and warnings == ["defender_exclusion: managed by policy"]
+    changes = ["write x", _containerd.DEFENDER_ADD]
+    assert _containerd.settle_defender([step], [{"changed": True, "warning": None}], changes) == []
+    assert changes == ["write x", _containerd.DEFENDER_ADD]
 
 
 def test_absent_removes_everything_but_data():

@@ -12,6 +12,7 @@ import pathlib
 import re
 import sys
 
+import pytest
 import tree_sitter
 import tree_sitter_powershell
 
@@ -56,3 +57,51 @@ def test_file_write_compares_bytes_and_writes_utf8_without_bom():
     assert "ReadAllText" not in text  # drops a BOM and decodes UTF-16: a re-encoded file compares equal
     assert "[System.IO.File]::ReadAllBytes($Path)" in text
     assert "[System.Text.UTF8Encoding]::new($false)" in text and "WriteAllBytes($Path, $bytes)" in text
+
+
+# -- defect 10 -----------------------------------------------------------------------------------
+
+def _optional_without_default(name: str) -> list[str]:
+    """Parameters that are $null when the caller leaves them out: not Mandatory, no default."""
+    source = (SCRIPTS / f"{name}.ps1").read_bytes()
+    found, stack = [], [_PARSER.parse(source).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "script_parameter":
+            text = source[node.start_byte:node.end_byte].decode()
+            has_default = any(c.type == "script_parameter_default" for c in node.children)
+            variable = next(c for c in node.children if c.type == "variable")
+            if not has_default and not re.search(r"Mandatory\s*=\s*\$true", text, re.I):
+                found.append(source[variable.start_byte:variable.end_byte].decode())
+            continue
+        stack.extend(node.children)
+    return found
+
+
+SHIPPED = sorted(p.stem for p in SCRIPTS.glob("*.ps1") if p.stem != "bootstrap")
+
+
+def test_optional_parameter_finder_sees_service_configure():
+    assert _optional_without_default("service_configure") == ["$DependsOn"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_no_array_of_an_optional_parameter_that_may_be_null(name):
+    """@($x) of a $null parameter is a one-element array: the answer would read [null]."""
+    text = code(name)
+    bad = [v for v in _optional_without_default(name) if re.search(r"@\(\s*" + re.escape(v) + r"\s*\)", text, re.I)]
+    assert bad == [], f"{name}.ps1 wraps optional parameter(s) {bad} in @(); guard against $null first"
+
+
+def test_containerd_state_lists_the_pipe_folder_instead_of_opening_pipes():
+    text = code("containerd_state")
+    # Test-Path \\.\pipe\x opens (and closes) a client connection to the daemon's pipe.
+    assert not re.search(r"Test-Path[^\n]*\\\\\.\\pipe", text, re.I)
+    assert text.count(r"EnumerateFiles('\\.\pipe\')") == 1
+
+
+def test_run_command_reads_native_output_as_utf8():
+    text = code("run_command")
+    # No console under WinRM/PSRP: without these .NET decodes with a legacy code page.
+    assert "$info.StandardOutputEncoding = $utf8" in text and "$info.StandardErrorEncoding = $utf8" in text
+    assert "$utf8 = [System.Text.UTF8Encoding]::new($false)" in text

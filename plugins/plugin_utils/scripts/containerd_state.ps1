@@ -65,6 +65,28 @@ if (Get-Command -Name Get-MpPreference -ErrorAction SilentlyContinue) {
     }
 }
 
+# Named pipes, listed once: Test-Path \\.\pipe\x would open a client connection to the daemon's pipe.
+# .NET Framework throws on a pipe name it calls an illegal path; skip that one and go on.
+$pipes = @()
+$listing = [System.IO.Directory]::EnumerateFiles('\\.\pipe\').GetEnumerator()
+try {
+    $skipped = 0
+    while ($skipped -lt 100) {
+        try {
+            if (-not $listing.MoveNext()) {
+                break
+            }
+            $pipes += $listing.Current.Substring(9)  # after \\.\pipe\
+        }
+        catch [System.ArgumentException] {
+            $skipped++
+        }
+    }
+}
+finally {
+    $listing.Dispose()
+}
+
 $archiveSha256 = $null
 if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
     $archiveSha256 = (Get-FileHash -LiteralPath $ArchivePath -Algorithm SHA256).Hash.ToLowerInvariant()
@@ -84,7 +106,7 @@ if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
     defender_status = $defenderStatus
     defender_error = $defenderError
     archive_sha256 = $archiveSha256
-    pipe_ready = (Test-Path -LiteralPath "\\.\pipe\$PipeName")
-    docker_containerd = (Test-Path -LiteralPath '\\.\pipe\docker-containerd')
+    pipe_ready = ($pipes -contains $PipeName)
+    docker_containerd = ($pipes -contains 'docker-containerd')
     shim_processes = @(Get-Process -Name 'containerd-shim-runhcs-v1' -ErrorAction SilentlyContinue).Count
 }

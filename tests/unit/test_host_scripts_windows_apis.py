@@ -105,3 +105,59 @@ def test_run_command_reads_native_output_as_utf8():
     # No console under WinRM/PSRP: without these .NET decodes with a legacy code page.
     assert "$info.StandardOutputEncoding = $utf8" in text and "$info.StandardErrorEncoding = $utf8" in text
     assert "$utf8 = [System.Text.UTF8Encoding]::new($false)" in text
+
+
+# -- defect 9 ------------------------------------------------------------------------------------
+
+def _block(text: str, start: int) -> str:
+    """The balanced `{...}` block that opens at or after start."""
+    depth, i = 0, text.index("{", start)
+    for j in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i:j + 1]
+    raise AssertionError("unbalanced braces")
+
+
+def _if_blocks(text: str, condition: str) -> str:
+    """The body of the first `if (<condition>) {` block, or ''."""
+    start = text.find(f"if ({condition}) {{")
+    return _block(text, start) if start >= 0 else ""
+
+
+def test_download_skips_certificate_checks_per_powershell_version():
+    text = code("download_file")
+    assert "$modern = $PSVersionTable.PSVersion.Major -ge 6" in text
+    branch = _if_blocks(text, "-not $ValidateCerts")
+    # PowerShell 7's Invoke-WebRequest ignores ServicePointManager: only -SkipCertificateCheck works there.
+    modern = _if_blocks(branch, "$modern")
+    assert "$request.SkipCertificateCheck = $true" in modern and "ServicePointManager" not in modern
+    assert "ServerCertificateValidationCallback = { $true }" in branch.split("else", 1)[1]
+
+
+def test_download_restores_process_wide_state_on_51():
+    text = code("download_file")
+    assert "$previousCallback = [Net.ServicePointManager]::ServerCertificateValidationCallback" in text
+    assert "$previousProtocols = [Net.ServicePointManager]::SecurityProtocol" in text
+    cleanup = text.rsplit("finally", 1)[1]
+    assert "ServerCertificateValidationCallback = $previousCallback" in cleanup
+    assert "SecurityProtocol = $previousProtocols" in cleanup
+    assert "ServerCertificateValidationCallback = $null" not in text  # would drop someone else's callback
+
+
+def test_download_adds_tls12_without_replacing_system_default():
+    text = code("download_file")
+    sets = re.findall(r"\[Net\.ServicePointManager\]::SecurityProtocol = ([^\n]+)", text)
+    assert sets == ["$previousProtocols -bor $tls12", "$previousProtocols"]
+    # SystemDefault is 0: 0 -bor Tls12 would pin TLS 1.2 and drop TLS 1.3. Only add to an explicit list.
+    assert "[int]$previousProtocols -ne 0 -and -not ($previousProtocols -band $tls12)" in text
+
+
+def test_download_proxy_credentials():
+    text = code("download_file")
+    with_user = _if_blocks(text, "$proxyUri.UserInfo")
+    # Invoke-WebRequest ignores user:password in -Proxy: they travel as -ProxyCredential.
+    assert "$request.ProxyCredential = " in with_user and "ProxyUseDefaultCredentials" not in with_user
+    rest = text[text.index(with_user) + len(with_user):]
+    assert rest.lstrip().startswith("else")
+    assert "$request.ProxyUseDefaultCredentials = $true" in _block(rest, 0)

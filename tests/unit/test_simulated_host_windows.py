@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from wcow_sim.common import defender_exclusion
+from wcow_sim.containerd import containerd_state
 from wcow_sim.host import Host, ScriptFailure, dotnet_decode
 from wcow_sim.state import DEFAULT_MACHINE_PATH, machine_path, new_state
 
@@ -43,3 +45,54 @@ def test_reg_sz_path_is_not_expanded_and_unknown_names_stay():
     assert [n for n in host.state["registry"][key.lower()]] == ["Path"]
     with pytest.raises(ScriptFailure):
         host.set_registry_value(key, "Path", "REG_STRING", "x")
+
+
+# -- Defender ------------------------------------------------------------------------------------
+
+OURS, ADMIN = r"C:\Program Files\containerd\bin\containerd.exe", r"C:\Tools\x.exe"
+STATE_PARAMS = {"InstallDir": r"C:\Program Files\containerd", "ServiceName": "containerd",
+                "ConfigPath": r"C:\Program Files\containerd\config.toml"}
+
+
+def test_defender_running_adds_and_removes_only_the_named_process():
+    host = _host()
+    host.state["defender_exclusions"]["processes"] = [ADMIN]
+    assert defender_exclusion(host, {"Processes": [OURS]})["changed"] is True
+    assert host.mp_exclusion_processes() == [ADMIN, OURS]
+    assert defender_exclusion(host, {"Processes": [OURS.upper()]})["changed"] is False  # case-insensitive
+    assert defender_exclusion(host, {"Processes": [OURS], "State": "absent"})["changed"] is True
+    assert host.mp_exclusion_processes() == [ADMIN]
+
+
+def test_defender_missing_has_no_cmdlets():
+    host = _host({"defender": "missing"})
+    with pytest.raises(ScriptFailure, match="is not recognized as the name of a cmdlet"):
+        host.mp_exclusion_processes()
+    answer = defender_exclusion(host, {"Processes": [OURS]})
+    assert answer["changed"] is False and "not installed" in answer["skipped"]
+    state = containerd_state(host, STATE_PARAMS)
+    assert state["defender_exclusions"] is None and state["defender_status"] == "missing"
+
+
+def test_defender_off_cmdlets_throw_the_service_error():
+    host = _host({"defender": "off"})
+    with pytest.raises(ScriptFailure, match="0x800106ba"):
+        host.mp_set_exclusion_processes("Add-MpPreference", [OURS])
+    answer = defender_exclusion(host, {"Processes": [OURS]})
+    assert answer["changed"] is False and "0x800106ba" in answer["skipped"]
+    state = containerd_state(host, STATE_PARAMS)
+    assert state["defender_exclusions"] is None and state["defender_status"] == "off"
+    assert "0x800106ba" in state["defender_error"]
+    assert host.state["defender_exclusions"]["processes"] == []
+
+
+def test_defender_policy_exclusions_do_not_change_locally():
+    host = _host({"defender_policy_exclusions": [ADMIN]})
+    answer = defender_exclusion(host, {"Processes": [OURS]})
+    assert answer["changed"] is False and "policy" in answer["warning"]
+    assert containerd_state(host, STATE_PARAMS)["defender_exclusions"] == [ADMIN]
+
+
+def test_unknown_defender_fault_is_refused():
+    with pytest.raises(ValueError):
+        _host({"defender": "disabled"}).defender_status()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from wcow_sim.common import defender_exclusion
-from wcow_sim.containerd import containerd_state
-from wcow_sim.host import Host, ScriptFailure, dotnet_decode
+from wcow_sim.containerd import containerd_state, run_daemon
+from wcow_sim.host import Host, ScriptFailure, ServiceStartFailed, dotnet_decode
 from wcow_sim.state import DEFAULT_MACHINE_PATH, machine_path, new_state
 
 
@@ -96,3 +96,24 @@ def test_defender_policy_exclusions_do_not_change_locally():
 def test_unknown_defender_fault_is_refused():
     with pytest.raises(ValueError):
         _host({"defender": "disabled"}).defender_status()
+
+
+# -- containerd reads its config as bytes ------------------------------------------------------------
+
+CONFIG = r"C:\Program Files\containerd\config.toml"
+TOML = '[grpc]\n  address = "\\\\\\\\.\\\\pipe\\\\ctd-test"\n'
+
+
+@pytest.mark.parametrize("data", [TOML.encode(), b"\xef\xbb\xbf" + TOML.encode()], ids=["utf8", "utf8-bom"])
+def test_containerd_loads_utf8_config_with_or_without_bom(data):
+    host = _host()
+    host.write_file(CONFIG, data)
+    assert run_daemon(host, {}, ["containerd.exe", "--run-service", "--config", CONFIG]) == "ctd-test"
+
+
+def test_containerd_rejects_a_utf16_config():
+    host = _host()
+    host.write_file(CONFIG, b"\xff\xfe" + TOML.encode("utf-16-le"))
+    assert host.read_text(CONFIG) == TOML  # what ReadAllText shows is fine...
+    with pytest.raises(ServiceStartFailed, match="invalid UTF-8"):  # ...containerd is not
+        run_daemon(host, {}, ["containerd.exe", "--run-service", "--config", CONFIG])

@@ -28,7 +28,10 @@ def _pipe_from_config(host: Host, config_path: str | None) -> str:
     if not config_path or not host.file(config_path):
         return DEFAULT_PIPE
     try:
-        config = tomllib.loads(host.read_text(config_path))
+        # Go reads bytes: go-toml skips a UTF-8 BOM and rejects anything that is not UTF-8 (UTF-16 included).
+        config = tomllib.loads(host.read_bytes(config_path).decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ServiceStartFailed(f"failed to load TOML from {config_path}: toml: invalid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ServiceStartFailed(f"failed to load TOML from {config_path}: {exc}") from None
     address = config.get("grpc", {}).get("address") or r"\\.\pipe\containerd-containerd"

@@ -160,3 +160,22 @@ def test_policy_managed_exclusions_are_not_a_change_on_every_run(converge, simul
         assert result["changed"] is False and result["changes"] == [], result
         assert "policy" in _warnings(run)
     assert simulator.state()["stats"]["by_module"][MODULE]["round_trips"] - before <= 4
+
+
+def test_role_leaves_exclusions_alone_unless_the_variable_is_set(simulator, fake_github, tmp_path):
+    """The role passes containerd_defender_exclusion only when it is defined (default(omit))."""
+    role_vars = {f"containerd_{k}": v for k, v in fake_github.options(cache_dir=str(tmp_path / "cache")).items()}
+    role_vars["containerd_version"] = "2.1.5"
+
+    def play(extra):
+        return simulator.playbook(json.dumps([{"hosts": "windows_builders", "gather_facts": False,
+                                               "roles": [{"role": "wcow.buildkit.containerd",
+                                                          "vars": {**role_vars, **extra}}]}]))
+    assert simulator.run(play({})).rc == 0
+    _edit(simulator, lambda state: state["defender_exclusions"].update(processes=[EXE, ADMIN]))
+    run = simulator.run(play({}))
+    assert run.rc == 0 and run.recap["sim-host"]["changed"] == 0, run.stdout
+    assert _exclusions(simulator) == [EXE, ADMIN]
+    run = simulator.run(play({"containerd_defender_exclusion": False}))
+    assert run.rc == 0 and run.recap["sim-host"]["changed"] == 1, run.stdout
+    assert _exclusions(simulator) == [ADMIN]

@@ -28,7 +28,8 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "log_file": {"type": "str", "default": r"C:\ProgramData\containerd\containerd.log"},
     "log_level": {"type": "str", "default": "info",
                   "choices": ["trace", "debug", "info", "warn", "error", "fatal", "panic"]},
-    "defender_exclusion": {"type": "bool", "default": False},
+    # No default: unset leaves every Defender exclusion as it is (an administrator's own included).
+    "defender_exclusion": {"type": "bool"},
     "purge": {"type": "bool", "default": False},
     "start_timeout": {"type": "int", "default": 60},
     **_artifacts.ARTIFACT_ARGUMENT_SPEC,
@@ -58,6 +59,8 @@ class ActionModule(WindowsAction):
         observed = _containerd.observe(answer, _containerd_config.parse_version_output)
         plan = _containerd.plan(desired, observed)
         result = self._result(desired, observed, plan)
+        for warning in plan.warnings:
+            display.warning(f"{host.host}: {self.module_name}: {warning}")
         if observed.docker_containerd and desired.state == "present":
             display.warning(f"{host.host}: Docker Engine runs its own containerd (pipe docker-containerd); "
                             "this standalone containerd is managed separately.")
@@ -158,6 +161,7 @@ class ActionModule(WindowsAction):
         answers = host.run(steps)
         _service_after(result, desired, steps, answers)
         _report_killed(result, host.host, steps, answers)
+        self._settle_defender(host, steps, answers, result)
         started = [a for s, a in zip(steps, answers)
                    if s.script == "service_start" and s.params["Name"] == desired.service_name]
         if plan.rollback and started and not started[-1].get("started"):
@@ -165,6 +169,13 @@ class ActionModule(WindowsAction):
         if started:
             result["service"]["status"] = started[-1].get("status", "Running")
         return result
+
+    def _settle_defender(self, host: WindowsHost, steps: list[Step], answers: list[dict[str, t.Any]],
+                         result: dict[str, t.Any]) -> None:
+        """Exclusions managed by policy do not change: say so, and do not count it as a change."""
+        for warning in _containerd.settle_defender(steps, answers, result["changes"]):
+            display.warning(f"{host.host}: {self.module_name}: {warning}")
+        result["changed"] = bool(result["changes"])
 
     def _roll_back(self, host: WindowsHost, desired: _containerd.Desired, observed: _containerd.Observed,
                    plan: _containerd.Plan, result: dict[str, t.Any], failed_start: dict[str, t.Any]) -> dict[str, t.Any]:

@@ -92,10 +92,17 @@ options:
     default: info
   defender_exclusion:
     description:
-      - Add a Windows Defender process exclusion for C(containerd.exe); scanning slows down layer extraction.
-      - When V(false), an exclusion this module added is removed. Hosts without Defender are left alone.
+      - Windows Defender process exclusion for this module's C(containerd.exe); scanning slows down layer extraction.
+      - Unset (the default), no exclusion is added or removed, so an administrator's own exclusions stay as they are.
+      - V(true) adds the exclusion of C(<install_dir>\bin\containerd.exe); V(false) removes it. No other exclusion
+        is ever touched.
+      - With O(state=absent), the exclusion of C(containerd.exe) is removed whatever this option says, as the binary
+        it names is deleted.
+      - Hosts without Defender (Server Core without the feature) or with Defender turned off are left alone, with a
+        warning when this option is set.
+      - Exclusions managed by policy (Group Policy, Intune, tamper protection) cannot be changed on the host; the
+        module then warns and reports no change.
     type: bool
-    default: false
   purge:
     description:
       - With O(state=absent), also delete containerd's data, the C(root) and C(state) folders of the configuration

@@ -10,6 +10,7 @@ the step name here, then the script.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ntpath
 import typing as t
 
@@ -30,7 +31,8 @@ class Desired:
     service_name: str
     log_file: str
     log_level: str
-    defender_exclusion: bool
+    # None (unset) changes no exclusion; True adds ours, False removes ours.
+    defender_exclusion: bool | None
     purge: bool
     version: str | None = None
     config_text: str | None = None
@@ -50,6 +52,11 @@ class Desired:
     @property
     def backup_dir(self) -> str:
         return self.install_dir.rstrip("\\") + ".previous"
+
+    @property
+    def config_sha256(self) -> str | None:
+        """Digest of the exact bytes file_write puts on the host (UTF-8, no BOM)."""
+        return None if self.config_text is None else hashlib.sha256(self.config_text.encode("utf-8")).hexdigest()
 
     @property
     def pipe_name(self) -> str:
@@ -82,6 +89,11 @@ class Observed:
     pipe_ready: bool
     docker_containerd: bool
     shim_processes: int
+    # Digest of the config file's bytes; drift is decided on it (config_text is for the diff only).
+    config_sha256: str | None = None
+    # 'running', 'missing' (no Defender cmdlets) or 'off' (cmdlets throw; defender_error says why).
+    defender_status: str = "running"
+    defender_error: str | None = None
 
     @property
     def running_companions(self) -> list[str]:
@@ -106,6 +118,9 @@ def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | Non
         data_dirs_present=tuple(as_list(answer.get("data_dirs_present"))),
         staged_archives=tuple(as_list(answer.get("staged_archives"))),
         config_text=(answer.get("config") or {}).get("content"),
+        config_sha256=((answer.get("config") or {}).get("sha256") or "").lower() or None,
+        defender_status=answer.get("defender_status") or ("running" if exclusions is not None else "missing"),
+        defender_error=answer.get("defender_error"),
         machine_path=tuple(as_list(answer.get("machine_path"))),
         defender_exclusions=None if exclusions is None else tuple(as_list(exclusions)),
         archive_sha256=answer.get("archive_sha256"),
@@ -123,6 +138,7 @@ class Plan:
     steps: list[Step] = dataclasses.field(default_factory=list)
     needs_archive: bool = False
     rollback: list[Step] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -200,7 +216,8 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
         raise AssertionError("plan_present needs a resolved version and a rendered config")
     installing = observed.version is None
     switching = not installing and observed.version != desired.version
-    config_differs = observed.config_text != desired.config_text
+    # ReadAllText hides a BOM or UTF-16 (which containerd rejects): compare the bytes' digests.
+    config_differs = observed.config_sha256 != desired.config_sha256
     service = observed.service
     drift = service is not None and not same_command_line(service.get("command_line"), desired.command_line())
     dependents = observed.running_companions
@@ -255,17 +272,51 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     return plan
 
 
+DEFENDER_ADD = "add Windows Defender process exclusions"
+DEFENDER_REMOVE = "remove Windows Defender process exclusions"
+
+
 def _add_defender_steps(plan: Plan, desired: Desired, observed: Observed) -> None:
-    if observed.defender_exclusions is None:  # Defender not installed: nothing to exclude from
+    """Only our containerd.exe's exclusion, and only when asked: an administrator's own exclusions stay.
+
+    present: unset changes nothing, true adds ours, false removes ours. absent: ours is removed
+    (the binary it names is deleted), whatever the option says.
+    """
+    if desired.state == "present" and desired.defender_exclusion is None:
+        return
+    wanted = desired.state == "present" and bool(desired.defender_exclusion)
+    if observed.defender_exclusions is None:
+        if desired.defender_exclusion is not None:
+            why = ("not installed (no Defender cmdlets)" if observed.defender_status == "missing"
+                   else f"not running ({observed.defender_error or 'its cmdlets fail'})")
+            plan.warnings.append(f"defender_exclusion: Windows Defender is {why}; no process exclusion to "
+                                 f"{'add' if wanted else 'remove'} for {desired.exe}")
         return
     present = {e.lower() for e in observed.defender_exclusions}
-    wanted = desired.state == "present" and desired.defender_exclusion
     if wanted and desired.exe.lower() not in present:
-        plan.add("add Windows Defender process exclusions",
-                 Step("defender_exclusion", {"Processes": [desired.exe], "State": "present"}))
+        plan.add(DEFENDER_ADD, Step("defender_exclusion", {"Processes": [desired.exe], "State": "present"}))
     elif not wanted and desired.exe.lower() in present:
-        plan.add("remove Windows Defender process exclusions",
-                 Step("defender_exclusion", {"Processes": [desired.exe], "State": "absent"}))
+        plan.add(DEFENDER_REMOVE, Step("defender_exclusion", {"Processes": [desired.exe], "State": "absent"}))
+
+
+def settle_defender(steps: t.Sequence[Step], answers: t.Sequence[dict[str, t.Any]],
+                    changes: list[str]) -> list[str]:
+    """After apply: a defender step that changed nothing (policy-managed, Defender off) is no change.
+
+    Drops its reason from `changes` (in place) and answers the warnings to show.
+    """
+    warnings: list[str] = []
+    for step, answer in zip(steps, answers):
+        if step.script != "defender_exclusion":
+            continue
+        note = answer.get("warning") or answer.get("skipped")
+        if note:
+            warnings.append(f"defender_exclusion: {note}")
+        if not answer.get("changed"):
+            reason = DEFENDER_ADD if step.params.get("State") == "present" else DEFENDER_REMOVE
+            if reason in changes:
+                changes.remove(reason)
+    return warnings
 
 
 def plan_absent(desired: Desired, observed: Observed) -> Plan:

@@ -7,6 +7,7 @@ import pathlib
 import tomllib
 
 import pytest
+from wcow_sim.state import machine_path_entries
 
 MODULE = "wcow.buildkit.win_containerd"
 EXE = r"c:\program files\containerd\bin\containerd.exe"
@@ -55,8 +56,8 @@ def test_fresh_install_then_converged_in_one_round_trip(converge, simulator):
     assert config["version"] == 3  # the 2.x schema
     assert config["root"] == r"C:\ProgramData\containerd\root"
     assert config["grpc"]["address"] == r"\\.\pipe\containerd-containerd"  # the pipe the service serves
-    assert r"C:\Program Files\containerd\bin" in state["machine_path"]
-    assert state["machine_path"][0] == r"C:\Windows\system32"  # everything else kept, in order
+    assert r"C:\Program Files\containerd\bin" in machine_path_entries(state)
+    assert machine_path_entries(state)[0] == r"%SystemRoot%\system32"  # everything else kept, in order
     assert _round_trips(state) <= 3
 
     before = _round_trips(state)
@@ -168,7 +169,7 @@ def test_checksum_mismatch_changes_nothing(converge, simulator):
     assert "0" * 64 in result["msg"] and "containerd-2.1.5-windows-amd64.tar.gz" in result["msg"]
     state = simulator.state()
     assert state["files"] == {} and state["services"] == {}
-    assert state["machine_path"] == [p for p in state["machine_path"] if "containerd" not in p]
+    assert not any("containerd" in p.lower() for p in machine_path_entries(state))
 
 
 def test_drifted_service_command_line_is_repaired(converge, simulator):
@@ -195,7 +196,7 @@ def test_absent_then_present(converge, simulator):
     assert result["changed"] and result["version"] is None and result["previous_version"] == "2.1.5"
     state = simulator.state()
     assert state["services"] == {}
-    assert not any("containerd" in p.lower() for p in state["machine_path"])
+    assert not any("containerd" in p.lower() for p in machine_path_entries(state))
     assert state["defender_exclusions"]["processes"] == []
     assert not any(k.startswith(r"c:\program files\containerd") or "wcow.buildkit" in k for k in state["files"])
     assert converge(state="absent")[1]["changed"] is False

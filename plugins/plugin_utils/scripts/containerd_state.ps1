@@ -51,13 +51,40 @@ if (Test-Path -LiteralPath $ConfigPath -PathType Leaf) {
 }
 
 $exclusions = $null
+$defenderStatus = 'missing'  # Server Core can lack Defender and its cmdlets
+$defenderError = $null
 if (Get-Command -Name Get-MpPreference -ErrorAction SilentlyContinue) {
     try {
-        $exclusions = @((Get-MpPreference).ExclusionProcess | Where-Object { $_ })
+        $exclusions = @((Get-MpPreference -ErrorAction Stop).ExclusionProcess | Where-Object { $_ } | ForEach-Object { [string]$_ })
+        $defenderStatus = 'running'
     }
     catch {
-        $exclusions = $null
+        # The cmdlets exist while Defender is off: they throw (HRESULT 0x800106ba).
+        $defenderStatus = 'off'
+        $defenderError = [string]$_.Exception.Message
     }
+}
+
+# Named pipes, listed once: Test-Path \\.\pipe\x would open a client connection to the daemon's pipe.
+# .NET Framework throws on a pipe name it calls an illegal path; skip that one and go on.
+$pipes = @()
+$listing = [System.IO.Directory]::EnumerateFiles('\\.\pipe\').GetEnumerator()
+try {
+    $skipped = 0
+    while ($skipped -lt 100) {
+        try {
+            if (-not $listing.MoveNext()) {
+                break
+            }
+            $pipes += $listing.Current.Substring(9)  # after \\.\pipe\
+        }
+        catch [System.ArgumentException] {
+            $skipped++
+        }
+    }
+}
+finally {
+    $listing.Dispose()
 }
 
 $archiveSha256 = $null
@@ -76,8 +103,10 @@ if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
     config = $config
     machine_path = @([Environment]::GetEnvironmentVariable('Path', 'Machine') -split ';' | Where-Object { $_ })
     defender_exclusions = $exclusions
+    defender_status = $defenderStatus
+    defender_error = $defenderError
     archive_sha256 = $archiveSha256
-    pipe_ready = (Test-Path -LiteralPath "\\.\pipe\$PipeName")
-    docker_containerd = (Test-Path -LiteralPath '\\.\pipe\docker-containerd')
+    pipe_ready = ($pipes -contains $PipeName)
+    docker_containerd = ($pipes -contains 'docker-containerd')
     shim_processes = @(Get-Process -Name 'containerd-shim-runhcs-v1' -ErrorAction SilentlyContinue).Count
 }

@@ -24,13 +24,39 @@ if ($folder) {
     $null = New-Item -Path $folder -ItemType Directory -Force
 }
 $temp = '{0}.{1}.download' -f $Path, [guid]::NewGuid().ToString('N')
-[Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
-if (-not $ValidateCerts) {
-    [Net.ServicePointManager]::ServerCertificateValidationCallback = { $true }
-}
 $request = @{ Uri = $Url; OutFile = $temp; UseBasicParsing = $true; TimeoutSec = $TimeoutSec }
 if ($Proxy) {
-    $request.Proxy = $Proxy
+    $proxyUri = [Uri]$Proxy
+    if ($proxyUri.UserInfo) {
+        # Invoke-WebRequest ignores credentials in the proxy URL: pass them as a credential.
+        $user, $secret = $proxyUri.UserInfo.Split(':', 2)
+        $password = ConvertTo-SecureString -String ([Uri]::UnescapeDataString([string]$secret)) -AsPlainText -Force
+        $request.ProxyCredential = [System.Management.Automation.PSCredential]::new([Uri]::UnescapeDataString($user), $password)
+        $request.Proxy = '{0}://{1}:{2}' -f $proxyUri.Scheme, $proxyUri.Host, $proxyUri.Port
+    }
+    else {
+        # An authenticating corporate proxy accepts the host's own account (Kerberos/NTLM).
+        $request.Proxy = $Proxy
+        $request.ProxyUseDefaultCredentials = $true
+    }
+}
+# PowerShell 6+ (HttpClient) ignores ServicePointManager; 5.1 (HttpWebRequest) has no -SkipCertificateCheck
+# and shares ServicePointManager with the whole process, so restore what was there.
+$modern = $PSVersionTable.PSVersion.Major -ge 6
+$previousCallback = [Net.ServicePointManager]::ServerCertificateValidationCallback
+$previousProtocols = [Net.ServicePointManager]::SecurityProtocol
+if (-not $ValidateCerts) {
+    if ($modern) {
+        $request.SkipCertificateCheck = $true
+    }
+    else {
+        [Net.ServicePointManager]::ServerCertificateValidationCallback = { $true }
+    }
+}
+# Never downgrade: SystemDefault (0) lets Windows pick (TLS 1.2/1.3), and 0 -bor Tls12 would pin TLS 1.2 alone.
+$tls12 = [Net.SecurityProtocolType]::Tls12
+if (-not $modern -and [int]$previousProtocols -ne 0 -and -not ($previousProtocols -band $tls12)) {
+    [Net.ServicePointManager]::SecurityProtocol = $previousProtocols -bor $tls12
 }
 try {
     Invoke-WebRequest @request
@@ -50,8 +76,9 @@ finally {
     if (Test-Path -LiteralPath $temp) {
         Remove-Item -LiteralPath $temp -Force
     }
-    if (-not $ValidateCerts) {
-        [Net.ServicePointManager]::ServerCertificateValidationCallback = $null
+    if (-not $modern) {
+        [Net.ServicePointManager]::ServerCertificateValidationCallback = $previousCallback
+        [Net.ServicePointManager]::SecurityProtocol = $previousProtocols
     }
 }
 @{ path = $Path; url = $Url; sha256 = $sha256; algorithm = $Algorithm; digest = $digest; changed = (-not $same) }

@@ -1,12 +1,25 @@
-# Writes a text file (UTF-8, no BOM) when its content differs, creating its folder.
+# Writes a text file (UTF-8, no BOM) when its bytes differ, creating its folder.
+# Bytes, not text: ReadAllText drops a BOM and decodes UTF-16, so a re-encoded file would compare equal.
 param(
     [Parameter(Mandatory = $true)][string]$Path,
     [Parameter(Mandatory = $true)][AllowEmptyString()][string]$Content
 )
-$existing = if (Test-Path -LiteralPath $Path -PathType Leaf) { [System.IO.File]::ReadAllText($Path) } else { $null }
-if ($existing -ceq $Content) {
-    return @{ path = $Path; changed = $false }
+$bytes = [System.Text.UTF8Encoding]::new($false).GetBytes($Content)
+$sha = [System.Security.Cryptography.SHA256]::Create()
+try {
+    $want = [BitConverter]::ToString($sha.ComputeHash($bytes))
+    $have = $null
+    if (Test-Path -LiteralPath $Path -PathType Leaf) {
+        $have = [BitConverter]::ToString($sha.ComputeHash([System.IO.File]::ReadAllBytes($Path)))
+    }
+}
+finally {
+    $sha.Dispose()
+}
+$sha256 = $want.Replace('-', '').ToLowerInvariant()
+if ($have -ceq $want) {
+    return @{ path = $Path; sha256 = $sha256; changed = $false }
 }
 $null = New-Item -Path (Split-Path -Path $Path -Parent) -ItemType Directory -Force
-[System.IO.File]::WriteAllText($Path, $Content, [System.Text.UTF8Encoding]::new($false))
-@{ path = $Path; changed = $true }
+[System.IO.File]::WriteAllBytes($Path, $bytes)
+@{ path = $Path; sha256 = $sha256; changed = $true }

@@ -11,6 +11,11 @@ $info.Arguments = $Arguments
 $info.UseShellExecute = $false
 $info.RedirectStandardOutput = $true
 $info.RedirectStandardError = $true
+# Without these, .NET decodes with the console's code page, and under WinRM/PSRP there is no console:
+# the Go programs we run write UTF-8.
+$utf8 = [System.Text.UTF8Encoding]::new($false)
+$info.StandardOutputEncoding = $utf8
+$info.StandardErrorEncoding = $utf8
 $info.CreateNoWindow = $true
 $process = [System.Diagnostics.Process]::Start($info)
 $stderrTask = $process.StandardError.ReadToEndAsync()

@@ -15,4 +15,9 @@ if ($null -ne $DependsOn) {
         throw "sc.exe config $Name depend= $list failed ($LASTEXITCODE): $output"
     }
 }
-@{ name = $Name; start_mode = $StartMode; depends_on = @($DependsOn) }
+# Without DependsOn the dependencies stay as they are: answer them (@($null) would answer [null]).
+$dependencies = $DependsOn  # [string[]] when given
+if ($null -eq $dependencies) {
+    $dependencies = @((Get-Service -Name $Name).ServicesDependedOn | ForEach-Object { [string]$_.Name })
+}
+@{ name = $Name; start_mode = $StartMode; depends_on = $dependencies }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import ssl
 import typing as t
 import urllib.parse
 
@@ -62,19 +63,32 @@ def _local(url: str, what: str) -> urllib.parse.SplitResult:
     return parsed
 
 
-def _fetch(url: str, proxy: str) -> bytes:
+def _tls_context(validate_certs: bool) -> ssl.SSLContext:
+    """The host trusts the system store; ValidateCerts false skips the check (-SkipCertificateCheck on
+    PowerShell 7, a validation callback on 5.1)."""
+    return ssl.create_default_context() if validate_certs else ssl._create_unverified_context()  # noqa: S323
+
+
+def _fetch(url: str, proxy: str, validate_certs: bool = True) -> bytes:
     """GET url like Invoke-WebRequest: follows redirects, through the proxy when one is given."""
     for _redirect in range(5):
         target = _local(url, "Url")
         via = _local(proxy, "Proxy") if proxy else target
-        connection_class = http.client.HTTPSConnection if via.scheme == "https" else http.client.HTTPConnection
-        connection = connection_class(via.hostname, via.port, timeout=30)
+        if via.scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                via.hostname, via.port, timeout=30, context=_tls_context(validate_certs))
+        else:
+            connection = http.client.HTTPConnection(via.hostname, via.port, timeout=30)
         try:
             # Through a proxy the request line carries the absolute URL.
             origin_form = urllib.parse.urlunsplit(("", "", target.path or "/", target.query, ""))
             connection.request("GET", url if proxy else origin_form)
             response = connection.getresponse()
             body = response.read()
+        except ssl.SSLCertVerificationError:
+            # Windows PowerShell 5.1's text for a certificate the host does not trust.
+            raise ScriptFailure(f"The underlying connection was closed: Could not establish trust relationship for "
+                                f"the SSL/TLS secure channel. ({url})") from None
         except OSError as exc:
             raise ScriptFailure(f"Unable to connect to the remote server ({url}): {exc}") from None
         finally:
@@ -99,7 +113,7 @@ def download_file(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         if present == expected:
             return {"path": path, "url": url, "sha256": entry["sha256"], "algorithm": algorithm, "digest": present,
                     "changed": False}
-    data = _fetch(url, str(params.get("Proxy") or ""))
+    data = _fetch(url, str(params.get("Proxy") or ""), bool(params.get("ValidateCerts", True)))
     if host.fault("corrupt_download"):
         data = bytes(b ^ 0xFF for b in data[:64]) + data[64:] + b"\0"
     digest = _digest(data, algorithm)

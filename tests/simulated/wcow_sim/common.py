@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import ntpath
 import tarfile
 import typing as t
 import zipfile
 
-from .host import Host, ScriptFailure, key, split_win32
+from .host import ENVIRONMENT_KEY, Host, ScriptFailure, key, split_win32
 from .registry import PROGRAMS, script
 
 
@@ -210,40 +211,70 @@ def archive_extract(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
 @script("machine_path")
 def machine_path(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     entry, state = params["Entry"], params.get("State", "present")
-    entries = host.state["machine_path"]
-    same = [e for e in entries if e.rstrip("\\").lower() == entry.rstrip("\\").lower()]
-    changed = False
+    # The raw value (DoNotExpandEnvironmentNames); entries compare by their expansion.
+    current = host.machine_path_raw()
+    want = host.expand(entry).rstrip("\\").lower()
+    parts = current.split(";")
+    same = [p for p in parts if p and host.expand(p).rstrip("\\").lower() == want]
+    new = None
     if state == "present" and not same:
-        entries.append(entry)
-        changed = True
+        new = entry if current == "" else current + entry if current.endswith(";") else current + ";" + entry
     elif state == "absent" and same:
-        host.state["machine_path"] = [e for e in entries if e not in same]
-        changed = True
-    if changed:
+        new = ";".join(p for p in parts if p not in same)
+    if new is not None:
+        host.set_registry_value(ENVIRONMENT_KEY, "Path", "REG_EXPAND_SZ", new)
         host.event("machine_path", state, entry)
-    return {"entry": entry, "state": state, "changed": changed}
+    return {"entry": entry, "state": state, "changed": new is not None}
 
 
 @script("file_write")
 def file_write(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     path, content = params["Path"], params["Content"]
-    if host.file(path) and host.read_text(path) == content:
-        return {"path": path, "changed": False}
-    host.write_file(path, content.encode("utf-8"))
+    data = content.encode("utf-8")  # UTF8Encoding($false): no BOM
+    sha256 = hashlib.sha256(data).hexdigest()
+    if host.file(path) and host.read_bytes(path) == data:  # bytes compared, not ReadAllText's decoding
+        return {"path": path, "sha256": sha256, "changed": False}
+    host.write_file(path, data)
     host.event("file_write", path)
-    return {"path": path, "changed": True}
+    return {"path": path, "sha256": sha256, "changed": True}
 
 
 @script("defender_exclusion")
 def defender_exclusion(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
-    processes = host.state["defender_exclusions"]["processes"]
     wanted = list(params["Processes"])
-    if params.get("State", "present") == "present":
-        processes.extend(p for p in wanted if p.lower() not in [q.lower() for q in processes])
+    state = params.get("State", "present")
+    answer = {"processes": wanted, "state": state, "changed": False, "skipped": None, "warning": None}
+    if host.defender_status() == "missing":  # Get-Command Add-MpPreference finds nothing
+        answer["skipped"] = "Windows Defender is not installed (no Defender cmdlets)"
+        return answer
+
+    def pending(current: list[str]) -> list[str]:
+        lowered = [c.lower() for c in current]
+        return [w for w in wanted if (w.lower() in lowered) != (state == "present")]
+    try:
+        before = host.mp_exclusion_processes()
+    except ScriptFailure as exc:
+        answer["skipped"] = f"Windows Defender is not running: {exc}"
+        return answer
+    todo = pending(before)
+    if not todo:
+        return answer
+    local = list(host.state["defender_exclusions"]["processes"])
+    if state == "present":
+        host.mp_set_exclusion_processes("Add-MpPreference", local + [p for p in todo if p.lower() not in
+                                                                       [q.lower() for q in local]])
     else:
-        host.state["defender_exclusions"]["processes"] = [p for p in processes if p.lower() not in [w.lower() for w in wanted]]
-    host.event("defender_exclusion", params.get("State", "present"), *wanted)
-    return {"processes": wanted, "state": params.get("State", "present"), "changed": True}
+        host.mp_set_exclusion_processes("Remove-MpPreference", [p for p in local if p.lower() not in
+                                                                  [q.lower() for q in todo]])
+    left = pending(host.mp_exclusion_processes())
+    answer["changed"] = len(left) < len(todo)
+    if left:
+        answer["warning"] = (f"Windows Defender kept the process exclusions of {', '.join(left)} unchanged ({state} "
+                             "asked): they are managed by policy (Group Policy, Intune or tamper protection); "
+                             "change them there")
+    if answer["changed"]:
+        host.event("defender_exclusion", state, *todo)
+    return answer
 
 
 @script("directory_ensure")

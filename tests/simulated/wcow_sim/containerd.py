@@ -7,7 +7,7 @@ import ntpath
 import tomllib
 import typing as t
 
-from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args
+from .host import SERVICE_RUNNERS, Host, ScriptFailure, ServiceStartFailed, join_args
 from .registry import program, script
 
 DEFAULT_PIPE = "containerd-containerd"
@@ -28,7 +28,10 @@ def _pipe_from_config(host: Host, config_path: str | None) -> str:
     if not config_path or not host.file(config_path):
         return DEFAULT_PIPE
     try:
-        config = tomllib.loads(host.read_text(config_path))
+        # Go reads bytes: go-toml skips a UTF-8 BOM and rejects anything that is not UTF-8 (UTF-16 included).
+        config = tomllib.loads(host.read_bytes(config_path).decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ServiceStartFailed(f"failed to load TOML from {config_path}: toml: invalid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ServiceStartFailed(f"failed to load TOML from {config_path}: {exc}") from None
     address = config.get("grpc", {}).get("address") or r"\\.\pipe\containerd-containerd"
@@ -97,6 +100,12 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     if host.file(params["ConfigPath"]):
         config = {"sha256": host.file(params["ConfigPath"])["sha256"], "content": host.read_text(params["ConfigPath"])}
     archive = params.get("ArchivePath")
+    exclusions, defender_status, defender_error = None, host.defender_status(), None
+    if defender_status != "missing":  # Get-Command Get-MpPreference
+        try:
+            exclusions = host.mp_exclusion_processes()
+        except ScriptFailure as exc:  # cmdlets present, Defender off
+            defender_error = str(exc)
     return {
         "binary": binary,
         "service": service,
@@ -105,7 +114,9 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         "staged_archives": _staged(host, params.get("ArtifactDir"), params.get("ArtifactFilter") or "containerd-*-windows-*.tar.gz"),
         "config": config,
         "machine_path": host.path_entries(),
-        "defender_exclusions": list(host.state["defender_exclusions"]["processes"]),
+        "defender_exclusions": exclusions,
+        "defender_status": defender_status,
+        "defender_error": defender_error,
         "archive_sha256": host.file(archive)["sha256"] if archive and host.file(archive) else None,
         "pipe_ready": params.get("PipeName", DEFAULT_PIPE) in host.pipes(),
         "docker_containerd": "docker-containerd" in host.pipes(),

@@ -182,7 +182,8 @@ class Host:
         return base64.b64decode(entry["content"])
 
     def read_text(self, path: str) -> str:
-        return self.read_bytes(path).decode("utf-8")
+        """What .NET's File.ReadAllText answers: the encoding comes from a BOM (dropped), else UTF-8."""
+        return dotnet_decode(self.read_bytes(path))
 
     def write_file(self, path: str, data: bytes) -> dict[str, t.Any]:
         self.check_write(path)
@@ -383,9 +384,92 @@ class Host:
             service.update(status="Stopped", pipe=None, pid=None)
         self.state["processes"] = []
 
-    # -- machine PATH -------------------------------------------------------------
+    # -- Windows Defender ---------------------------------------------------------
+    def defender_status(self) -> str:
+        """'running' (default), 'missing' (Server Core without Defender: no Mp* cmdlets) or 'off'
+        (cmdlets present, service stopped or disabled: each Mp* call throws 0x800106ba)."""
+        status = str(self.fault("defender", "running"))
+        if status not in ("running", "missing", "off"):
+            raise ValueError(f"sim_faults.defender must be running, missing or off, not {status!r}")
+        return status
+
+    def mp_call(self, cmdlet: str) -> None:
+        """What calling a Defender cmdlet does before it touches anything."""
+        status = self.defender_status()
+        if status == "missing":
+            raise ScriptFailure(f"The term '{cmdlet}' is not recognized as the name of a cmdlet, function, script file, "
+                                "or operable program.")
+        if status == "off":
+            target = " Operation: MpPreference. Target: ConfigListExtension." if cmdlet != "Get-MpPreference" else ""
+            raise ScriptFailure(f"{cmdlet} : Operation failed with the following error: 0x800106ba.{target}")
+
+    def mp_exclusion_processes(self) -> list[str]:
+        """(Get-MpPreference).ExclusionProcess: exclusions set by policy replace the local list."""
+        self.mp_call("Get-MpPreference")
+        policy = self.fault("defender_policy_exclusions")
+        return list(policy) if policy is not None else list(self.state["defender_exclusions"]["processes"])
+
+    def mp_set_exclusion_processes(self, cmdlet: str, processes: list[str]) -> None:
+        """Add-/Remove-MpPreference: succeeds, but under policy the effective list does not change."""
+        self.mp_call(cmdlet)
+        self.state["defender_exclusions"]["processes"] = list(processes)
+
+    # -- registry and the machine environment --------------------------------------
+    def registry_value(self, key_path: str, name: str) -> dict[str, t.Any] | None:
+        """{kind, value} of a registry value (key and value names are case-insensitive), or None."""
+        values = self.state.setdefault("registry", {}).get(key_path.lower(), {})
+        return next((v for n, v in values.items() if n.lower() == name.lower()), None)
+
+    def set_registry_value(self, key_path: str, name: str, kind: str, value: t.Any) -> None:
+        if kind not in REGISTRY_KINDS:
+            raise ScriptFailure(f"The specified RegistryValueKind is an invalid value ({kind})")
+        values = self.state.setdefault("registry", {}).setdefault(key_path.lower(), {})
+        for existing in [n for n in values if n.lower() == name.lower() and n != name]:
+            del values[existing]  # RegistryKey.SetValue keeps the name's first spelling; close enough
+        values[name] = {"kind": kind, "value": value}
+
+    def expand(self, text: str) -> str:
+        """ExpandEnvironmentStrings with the machine's variables: unknown %names% stay as written."""
+        variables = {k.lower(): v for k, v in MACHINE_VARIABLES.items()}
+        return re.sub(r"%([^%;]+)%", lambda m: variables.get(m[1].lower(), m[0]), text)
+
+    def machine_path_value(self) -> dict[str, t.Any]:
+        """The raw Path value of the machine environment: {kind, value}."""
+        value = self.registry_value(ENVIRONMENT_KEY, "Path")
+        return value or {"kind": "REG_EXPAND_SZ", "value": ""}
+
+    def machine_path_raw(self) -> str:
+        """RegistryKey.GetValue('Path', $null, DoNotExpandEnvironmentNames): the value as stored."""
+        return str(self.machine_path_value()["value"])
+
+    def machine_path_expanded(self) -> str:
+        """[Environment]::GetEnvironmentVariable('Path', 'Machine'): REG_EXPAND_SZ comes back expanded."""
+        value = self.machine_path_value()
+        return self.expand(value["value"]) if value["kind"] == "REG_EXPAND_SZ" else str(value["value"])
+
     def path_entries(self) -> list[str]:
-        return list(self.state["machine_path"])
+        """Machine PATH entries as a reader that expands (GetEnvironmentVariable) sees them."""
+        return [e for e in self.machine_path_expanded().split(";") if e]
+
+
+ENVIRONMENT_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment"
+REGISTRY_KINDS = {"REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ", "REG_DWORD", "REG_QWORD", "REG_BINARY"}
+# Machine variables ExpandEnvironmentStrings knows on a default install.
+MACHINE_VARIABLES = {
+    "SystemRoot": r"C:\Windows", "windir": r"C:\Windows", "SystemDrive": "C:",
+    "ProgramFiles": r"C:\Program Files", "ProgramData": r"C:\ProgramData",
+    "ProgramFiles(x86)": r"C:\Program Files (x86)", "ALLUSERSPROFILE": r"C:\ProgramData",
+}
+
+
+def dotnet_decode(data: bytes) -> str:
+    """File.ReadAllText(path): BOM detection (UTF-32 LE, UTF-8, UTF-16 LE/BE), BOM dropped; else UTF-8,
+    invalid bytes becoming U+FFFD."""
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
+                       (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, errors="replace")
+    return data.decode("utf-8", errors="replace")
 
 
 def split_win32(command_line: str) -> list[str]:

@@ -10,12 +10,21 @@ import os
 import pathlib
 import typing as t
 
-SYSTEM_PATH = [
-    r"C:\Windows\system32",
-    r"C:\Windows",
-    r"C:\Windows\System32\Wbem",
-    r"C:\Windows\System32\WindowsPowerShell\v1.0",
-]
+ENVIRONMENT_KEY = r"hklm\system\currentcontrolset\control\session manager\environment"
+# The machine Path of a fresh Windows Server 2022 install, as stored: REG_EXPAND_SZ with %SystemRoot% names.
+DEFAULT_MACHINE_PATH = (r"%SystemRoot%\system32;%SystemRoot%;%SystemRoot%\System32\Wbem;"
+                        "%SYSTEMROOT%\\System32\\WindowsPowerShell\\v1.0\\;%SYSTEMROOT%\\System32\\OpenSSH\\")
+
+
+def machine_path(state: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The machine Path registry value of a state: {kind, value} (value as stored, names unexpanded)."""
+    values = state.get("registry", {}).get(ENVIRONMENT_KEY, {})
+    return next((v for n, v in values.items() if n.lower() == "path"), {"kind": None, "value": ""})
+
+
+def machine_path_entries(state: dict[str, t.Any]) -> list[str]:
+    """The raw machine PATH entries of a state, in order."""
+    return [e for e in str(machine_path(state)["value"]).split(";") if e]
 
 # Builds the simulator knows, with the edition and product name a real host reports.
 BUILDS = {
@@ -40,8 +49,7 @@ def new_state(build: int = 20348) -> dict[str, t.Any]:
         "dirs": [r"c:\windows", r"c:\windows\system32", r"c:\windows\temp", r"c:\program files",
                  r"c:\programdata", r"c:\users"],
         "services": {},
-        "machine_path": list(SYSTEM_PATH),
-        "registry": {},
+        "registry": {ENVIRONMENT_KEY: {"Path": {"kind": "REG_EXPAND_SZ", "value": DEFAULT_MACHINE_PATH}}},
         "firewall_rules": {},
         "defender_exclusions": {"processes": [], "paths": []},
         # Live processes: {pid, name, image, exits_at}; their image files are locked (wcow_sim.host).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pytest
 
@@ -22,6 +23,7 @@ CONVERGED = Observed(
     companions=(), data_dirs_present=(), staged_archives=(DESIRED.archive_path,), config_text="version = 3\n",
     machine_path=(r"C:\Windows\system32", INSTALL + "\\bin\\"), defender_exclusions=(), archive_sha256=None,
     pipe_ready=True, docker_containerd=False, shim_processes=0,
+    config_sha256=hashlib.sha256(b"version = 3\n").hexdigest(),
 )
 FRESH = Observed(version=None, binary_exists=False, service=None, companions=(), data_dirs_present=(),
                  config_text=None, machine_path=(r"C:\Windows\system32",), defender_exclusions=None, staged_archives=(),
@@ -34,7 +36,13 @@ def _names(steps):
              or s.params.get("Path", "")) for s in steps]
 
 
+def _sha256(text):
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _observed(**changes):
+    if "config_text" in changes and "config_sha256" not in changes:  # a file holding that text as UTF-8
+        changes["config_sha256"] = _sha256(changes["config_text"])
     return dataclasses.replace(CONVERGED, **changes)
 
 
@@ -123,11 +131,16 @@ def test_downgrade_is_named_as_such():
     assert plan.changes[0] == "downgrade containerd 2.1.5 -> 1.7.29"
 
 
+ABSENT = _desired(state="absent", version=None, config_text=None, archive_path=None)
+
+
 @pytest.mark.parametrize("wanted, present, step", [
     (True, (), ("defender_exclusion", "present")),
     (False, (INSTALL + r"\bin\containerd.exe",), ("defender_exclusion", "absent")),
     (True, (INSTALL.lower() + r"\bin\containerd.exe",), None),
     (False, (), None),
+    (None, (), None),  # unset: an administrator's exclusions (ours among them) are left alone
+    (None, (INSTALL + r"\bin\containerd.exe", r"C:\Tools\x.exe"), None),
 ])
 def test_defender_exclusion(wanted, present, step):
     plan = _containerd.plan(_desired(defender_exclusion=wanted), _observed(defender_exclusions=present))
@@ -139,7 +152,34 @@ def test_defender_missing_is_left_alone():
     assert not _containerd.plan(_desired(defender_exclusion=True), _observed(defender_exclusions=None)).changed
 
 
-ABSENT = _desired(state="absent", version=None, config_text=None, archive_path=None)
+@pytest.mark.parametrize("status, error, words", [
+    ("missing", None, "not installed"),
+    ("off", "Get-MpPreference : Operation failed with the following error: 0x800106ba", "0x800106ba"),
+])
+def test_defender_missing_or_off_warns_only_when_asked(status, error, words):
+    observed = _observed(defender_exclusions=None, defender_status=status, defender_error=error)
+    plan = _containerd.plan(_desired(defender_exclusion=True), observed)
+    assert not plan.changed and len(plan.warnings) == 1 and words in plan.warnings[0]
+    assert _containerd.plan(_desired(defender_exclusion=None), observed).warnings == []
+
+
+@pytest.mark.parametrize("option", [None, True, False])
+def test_absent_removes_our_exclusion_whatever_the_option(option):
+    ours, admin = INSTALL + r"\bin\containerd.exe", r"C:\Tools\x.exe"
+    plan = _containerd.plan(dataclasses.replace(ABSENT, defender_exclusion=option),
+                            _observed(defender_exclusions=(admin, ours)))
+    assert [s.params for s in plan.steps if s.script == "defender_exclusion"] == [
+        {"Processes": [ours], "State": "absent"}]
+
+
+def test_settle_defender_drops_a_change_policy_kept_from_happening():
+    step = _containerd.Step("defender_exclusion", {"Processes": ["x"], "State": "present"})
+    changes = [_containerd.DEFENDER_ADD]
+    warnings = _containerd.settle_defender([step], [{"changed": False, "warning": "managed by policy"}], changes)
+    assert changes == [] and warnings == ["defender_exclusion: managed by policy"]
+    changes = ["write x", _containerd.DEFENDER_ADD]
+    assert _containerd.settle_defender([step], [{"changed": True, "warning": None}], changes) == []
+    assert changes == ["write x", _containerd.DEFENDER_ADD]
 
 
 def test_absent_removes_everything_but_data():
@@ -212,3 +252,20 @@ def test_stop_waits_are_bounded_by_start_timeout():
     plan = _containerd.plan(_desired(start_timeout=7), _observed(version="1.7.29", companions=BUILDKITD_RUNNING))
     bounded = [s for s in plan.steps + plan.rollback if s.script in ("service_stop", "service_start", "process_stop")]
     assert bounded and all(s.params["TimeoutSeconds"] == 7 for s in bounded)
+@pytest.mark.parametrize("data", [
+    pytest.param(b"\xef\xbb\xbfversion = 3\n", id="utf8-bom"),
+    pytest.param(b"\xff\xfe" + "version = 3\n".encode("utf-16-le"), id="utf16le-bom"),
+    pytest.param(b"version = 3\r\n", id="crlf"),
+])
+def test_config_drift_is_decided_on_bytes_not_decoded_text(data):
+    """ReadAllText answers the same text for these files; only their digest tells them apart."""
+    observed = _observed(config_text="version = 3\n", config_sha256=hashlib.sha256(data).hexdigest())
+    plan = _containerd.plan(DESIRED, observed)
+    assert plan.changes == ["write " + INSTALL + r"\config.toml"]
+    assert ("file_write", INSTALL + r"\config.toml") in _names(plan.steps)
+
+
+def test_observe_reads_the_config_digest():
+    observed = _containerd.observe({"binary": {}, "config": {"sha256": "AB" * 32, "content": "x"}}, lambda _: None)
+    assert observed.config_sha256 == "ab" * 32 and observed.config_text == "x"
+    assert _containerd.observe({"binary": {}, "config": None}, lambda _: None).config_sha256 is None

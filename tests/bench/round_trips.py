@@ -75,7 +75,7 @@ def main() -> int:
     args = parser.parse_args()
     server = fake_github.start(_releases(int(args.archive_mb * 1_000_000)))
     try:
-        samples = [_sample(server, args.latency_ms) for _ in range(max(1, args.samples))]
+        samples = [_sample(server, args.latency_ms) for _sample_number in range(max(1, args.samples))]
     except RuntimeError as exc:
         print(exc)
         return 1

@@ -154,7 +154,7 @@ def test_policy_managed_exclusions_are_not_a_change_on_every_run(converge, simul
     policy = {"sim_faults": {"defender_policy_exclusions": [ADMIN]}}
     assert converge(policy, version="2.1.5")[0].rc == 0
     before = simulator.state()["stats"]["by_module"][MODULE]["round_trips"]
-    for _ in range(2):
+    for _attempt in range(2):
         run, result = converge(policy, version="2.1.5", defender_exclusion=True)
         assert run.rc == 0, run.stdout
         assert result["changed"] is False and result["changes"] == [], result

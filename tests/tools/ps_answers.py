@@ -185,7 +185,7 @@ class _Script:
         name_node = next((c for c in node.named_children if c.type in ("command_name", "command_name_expr")), None)
         name = _text(name_node).lower() if name_node is not None else ""
         elements = next((c for c in node.named_children if c.type == "command_elements"), None)
-        args = [c for c in elements.named_children] if elements is not None else []
+        args = list(elements.named_children) if elements is not None else []
         if name_node is not None and name_node.type == "command_name_expr" or name.endswith(".exe"):
             if any(c.type == "redirection" and "2>&1" in _text(c) for c in args):
                 return f"`{_text(node)}` (a native command's stderr merged with 2>&1 gives ErrorRecord objects)"
@@ -310,8 +310,8 @@ def check_file(path: pathlib.Path) -> list[AnswerProblem]:
 
 def main(argv: list[str] | None = None) -> int:
     targets = list(sys.argv[1:] if argv is None else argv)
-    files = [p for target in targets for p in (sorted(pathlib.Path(target).rglob("*.ps1"))
-                                                if pathlib.Path(target).is_dir() else [pathlib.Path(target)])]
+    files = [p for target in map(pathlib.Path, targets)
+             for p in (sorted(target.rglob("*.ps1")) if target.is_dir() else [target])]
     if not targets:
         files = sorted(REPO.glob(SHIPPED_GLOB))
     if not files:

@@ -130,8 +130,8 @@ def test_run_steps_refuses_like_the_bootstrap_and_runs_nothing():
 def test_run_steps_hands_the_twin_converted_values(monkeypatch):
     seen = {}
     monkeypatch.setitem(SCRIPTS, "service_stop", lambda host, params: seen.update(params) or {})
-    dispatch.run_steps(Host("h", new_state(20348), {}), _step("service_stop", {"name": "containerd",
-                                                                              "TimeoutSeconds": "30"}))
+    params = {"name": "containerd", "TimeoutSeconds": "30"}
+    dispatch.run_steps(Host("h", new_state(20348), {}), _step("service_stop", params))
     assert seen == {"Name": "containerd", "TimeoutSeconds": 30}
 
 

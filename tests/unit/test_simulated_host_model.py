@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from wcow_sim import common  # noqa: F401  pylint: disable=unused-import  (registers the twins)
+# Importing common registers the twins.
+from wcow_sim import common  # noqa: F401  pylint: disable=unused-import
 from wcow_sim.host import Host, ScriptFailure
 from wcow_sim.registry import SCRIPTS
 from wcow_sim.state import new_state

@@ -42,7 +42,7 @@ def test_reg_sz_path_is_not_expanded_and_unknown_names_stay():
     assert host.path_entries() == [r"%SystemRoot%\system32", r"%NOPE%\bin"]
     host.set_registry_value(key, "Path", "REG_EXPAND_SZ", r"%SystemRoot%\system32;%NOPE%\bin")
     assert host.path_entries() == [r"C:\Windows\system32", r"%NOPE%\bin"]
-    assert [n for n in host.state["registry"][key.lower()]] == ["Path"]
+    assert list(host.state["registry"][key.lower()]) == ["Path"]
     with pytest.raises(ScriptFailure):
         host.set_registry_value(key, "Path", "REG_STRING", "x")
 

@@ -112,7 +112,7 @@ def _signature_of(source: str, script: str) -> Signature:
                     kind += "[]"
                 continue
             attr_name = _text(next(c for c in attribute.named_children if c.type == "attribute_name")).lower()
-            arguments = [a for a in _walk(attribute, "attribute_argument")]
+            arguments = list(_walk(attribute, "attribute_argument"))
             if attr_name == "parameter":
                 advanced = True
                 for argument in arguments:

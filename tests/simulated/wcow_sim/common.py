@@ -261,11 +261,11 @@ def defender_exclusion(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]
         return answer
     local = list(host.state["defender_exclusions"]["processes"])
     if state == "present":
-        host.mp_set_exclusion_processes("Add-MpPreference", local + [p for p in todo if p.lower() not in
-                                                                       [q.lower() for q in local]])
+        known = [q.lower() for q in local]
+        host.mp_set_exclusion_processes("Add-MpPreference", local + [p for p in todo if p.lower() not in known])
     else:
-        host.mp_set_exclusion_processes("Remove-MpPreference", [p for p in local if p.lower() not in
-                                                                  [q.lower() for q in todo]])
+        doomed = [q.lower() for q in todo]
+        host.mp_set_exclusion_processes("Remove-MpPreference", [p for p in local if p.lower() not in doomed])
     left = pending(host.mp_exclusion_processes())
     answer["changed"] = len(left) < len(todo)
     if left:

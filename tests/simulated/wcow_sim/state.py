@@ -26,6 +26,7 @@ def machine_path_entries(state: dict[str, t.Any]) -> list[str]:
     """The raw machine PATH entries of a state, in order."""
     return [e for e in str(machine_path(state)["value"]).split(";") if e]
 
+
 # Builds the simulator knows, with the edition and product name a real host reports.
 BUILDS = {
     17763: ("server", "Windows Server 2019 Datacenter"),

@@ -252,6 +252,8 @@ def test_stop_waits_are_bounded_by_start_timeout():
     plan = _containerd.plan(_desired(start_timeout=7), _observed(version="1.7.29", companions=BUILDKITD_RUNNING))
     bounded = [s for s in plan.steps + plan.rollback if s.script in ("service_stop", "service_start", "process_stop")]
     assert bounded and all(s.params["TimeoutSeconds"] == 7 for s in bounded)
+
+
 @pytest.mark.parametrize("data", [
     pytest.param(b"\xef\xbb\xbfversion = 3\n", id="utf8-bom"),
     pytest.param(b"\xff\xfe" + "version = 3\n".encode("utf-16-le"), id="utf16le-bom"),

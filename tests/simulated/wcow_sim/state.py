@@ -59,7 +59,7 @@ def new_state(build: int = 20348) -> dict[str, t.Any]:
         "clock": 0.0,  # simulated seconds: bounded waits advance it, nothing sleeps
         "hns_networks": {},
         "events": [],
-        "stats": {"round_trips": 0, "bytes_sent": 0, "by_module": {}},
+        "stats": {"round_trips": 0, "requests": 0, "bytes_sent": 0, "by_module": {}},
     }
 
 

@@ -44,7 +44,7 @@ options:
     vars:
       - name: sim_faults
   latency_ms:
-    description: Milliseconds each round trip takes.
+    description: Milliseconds each request takes (a put_file sends one request per 250,000-byte chunk).
     type: float
     default: 0
     vars:
@@ -93,20 +93,24 @@ class Connection(ConnectionBase):
         return self
 
     def _open(self, caller: str, sent: int, requests: int = 1) -> t.Any:
+        """One round trip (a command or a transfer) made of `requests` WS-Management requests.
+
+        The module budget counts round trips; the wire cost is the requests, each paying the latency.
+        """
         store = StateStore(self.get_option("state_dir"), self._play_context.remote_addr)
         faults = self.get_option("faults") or {}
         initial = {"pending_reboot": bool(faults.get("pending_reboot"))}
         latency = float(self.get_option("latency_ms") or 0)
         if latency:
-            time.sleep(latency / 1000.0)
+            time.sleep(latency * requests / 1000.0)
         context = store.open(build=int(self.get_option("build")), initial=initial)
         state = context.__enter__()
         stats = state["stats"]
-        stats["round_trips"] += requests
-        stats["bytes_sent"] += sent
-        per = stats["by_module"].setdefault(caller, {"round_trips": 0, "bytes_sent": 0})
-        per["round_trips"] += requests
-        per["bytes_sent"] += sent
+        per = stats["by_module"].setdefault(caller, {"round_trips": 0, "requests": 0, "bytes_sent": 0})
+        for counts in (stats, per):
+            counts["round_trips"] += 1
+            counts["requests"] = counts.get("requests", 0) + requests
+            counts["bytes_sent"] += sent
         return context, Host(self._play_context.remote_addr, state, faults)
 
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:

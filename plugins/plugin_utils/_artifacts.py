@@ -26,6 +26,7 @@ import json
 import os
 import pathlib
 import typing as t
+import urllib.parse
 
 from ._cache import DownloadCache, cache_root, once_per_run
 from ._checksums import (
@@ -368,4 +369,6 @@ def stage(host: "WindowsHost", artifact: Artifact, remote_path: str,
         return [Step("verify_file", {"Path": remote_path, "Algorithm": algorithm.upper(), "Hash": digest or ""})], True
     params = {"Url": artifact.url, "Path": remote_path, "Algorithm": algorithm.upper(), "Hash": digest or "",
               "Proxy": artifact.proxy or "", "ValidateCerts": artifact.validate_certs}
-    return [Step("download_file", params)], True
+    # A proxy URL may carry credentials: keep it out of -vvv step logs and error texts.
+    secrets = ("Proxy",) if artifact.proxy and urllib.parse.urlsplit(artifact.proxy).password else ()
+    return [Step("download_file", params, secrets)], True

@@ -19,7 +19,7 @@ from ansible_collections.wcow.buildkit.plugins.plugin_utils import _checksums
 from ansible_collections.wcow.buildkit.plugins.plugin_utils._artifacts import (
     ARTIFACT_ARGUMENT_SPEC, ArtifactError, is_current, observe_step, prepare, resolve_version, stage,
 )
-from ansible_collections.wcow.buildkit.plugins.plugin_utils._host import SCRIPT_DIR, HostError
+from ansible_collections.wcow.buildkit.plugins.plugin_utils._host import MASK, SCRIPT_DIR, HostError
 
 CONTAINERD = "containerd-2.1.5-windows-amd64.tar.gz"
 REMOTE = r"C:\ProgramData\wcow.buildkit\downloads\archive"
@@ -470,3 +470,16 @@ def test_missing_httpx_is_a_clear_error(fake_github, artifact_options, monkeypat
         prepare("containerd", artifact_options, warn=Warnings())
     assert "pip install httpx" in caught.value.msg and "archive_path" in caught.value.msg
     assert fake_github.requests == []
+
+
+@pytest.mark.parametrize("proxy, masked", [
+    ("http://builder:s3cret@proxy.example:3128", True),
+    ("http://proxy.example:3128", False),
+])
+def test_host_mode_proxy_credentials_never_reach_step_logs(fake_github, artifact_options, sim_windows, proxy, masked):
+    artifact = prepare("containerd", {**artifact_options, "version": "1.7.29", "source": "host",
+                                      "download_proxy": proxy}, warn=Warnings())
+    steps, _changed = stage(sim_windows[2], artifact, REMOTE, None)
+    assert steps[0].params["Proxy"] == proxy  # the host still gets it
+    shown = steps[0].masked_params()["Proxy"]
+    assert (shown == MASK) if masked else (shown == proxy)

@@ -153,37 +153,52 @@ class ActionModule(WindowsAction):
             except _artifacts.ArtifactError as exc:
                 raise ModuleFailure(f"{self.module_name}: {exc}") from None
             steps = staging + steps
-        answers = host.run(steps)
+        try:
+            answers = host.run(steps)
+        except HostError as exc:
+            ran = steps[:len(exc.steps_done)]
+            undo = _containerd.recovery(desired, observed, ran)
+            if not undo:
+                raise
+            return self._roll_back(host, desired, observed, result, undo, ran, failure=exc.short_msg, log_tail=[])
         started = [a for s, a in zip(steps, answers)
                    if s.script == "service_start" and s.params["Name"] == desired.service_name]
         if plan.rollback and started and not started[-1].get("started"):
-            return self._roll_back(host, desired, observed, plan, result, started[-1])
+            tail = _containerd.as_list(started[-1].get("log_tail"))
+            return self._roll_back(host, desired, observed, result, plan.rollback, steps,
+                                   failure=f"containerd {desired.version} did not start "
+                                           f"(service status {started[-1].get('status')})", log_tail=tail)
         if started:
             result["service"]["status"] = started[-1].get("status", "Running")
         return result
 
     def _roll_back(self, host: WindowsHost, desired: _containerd.Desired, observed: _containerd.Observed,
-                   plan: _containerd.Plan, result: dict[str, t.Any], failed_start: dict[str, t.Any]) -> dict[str, t.Any]:
-        tail = _containerd.as_list(failed_start.get("log_tail"))
+                   result: dict[str, t.Any], undo: list[Step], ran: list[Step], *, failure: str,
+                   log_tail: list[str]) -> dict[str, t.Any]:
+        """Undo what ran, then fail naming the failure (and the rollback's own failure, if any)."""
+        done = [step.script for step in ran]
+        log = f" Last lines of {desired.log_file}:\n" + "\n".join(log_tail) if log_tail else ""
         try:
-            host.run(plan.rollback)
+            host.run(undo)
         except HostError as exc:
             raise ModuleFailure(
-                f"{self.module_name}: containerd {desired.version} did not start, and restoring {observed.version} "
-                f"failed too: {exc.short_msg}. The previous binaries and config are in {desired.backup_dir}. "
-                f"Last lines of {desired.log_file}:\n" + "\n".join(tail),
-                changed=True, rolled_back=False, attempted_version=desired.version, log_tail=tail,
+                f"{self.module_name}: {failure}; "
+                f"{f'restoring {observed.version}' if observed.version else 'undoing it'} failed too: {exc.short_msg}. "
+                f"The previous binaries and config are in {desired.backup_dir}.{log}",
+                changed=True, rolled_back=False, attempted_version=desired.version, log_tail=log_tail,
+                steps_done=done, rollback_steps_done=exc.steps_done,
                 cmd=exc.command, rc=exc.rc, stderr=exc.stderr,
             ) from None
+        back = (f"rolled back to {observed.version}" if observed.version else "rolled back")
+        running = ", which is running again" if (observed.service or {}).get("status") == "Running" else ""
         raise ModuleFailure(
-            f"{self.module_name}: containerd {desired.version} did not start "
-            f"(service status {failed_start.get('status')}); rolled back to {observed.version}, which is running again. "
-            f"Last lines of {desired.log_file}:\n" + "\n".join(tail),
+            f"{self.module_name}: {failure}; {back}{running}.{log}",
             changed=True,
             rolled_back=True,
             version=observed.version,
             previous_version=observed.version,
             attempted_version=desired.version,
-            log_tail=tail,
+            log_tail=log_tail,
+            steps_done=done,
             config_path=desired.config_path,
         )

@@ -19,6 +19,7 @@ from ._quote import join_win32, split_win32
 SHIM_PROCESS = "containerd-shim-runhcs-v1"
 DEFAULT_PIPE = r"\\.\pipe\containerd-containerd"
 DEFAULT_DATA_DIR = r"C:\ProgramData\containerd"
+SC_EXE = r"C:\Windows\System32\sc.exe"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,14 +157,58 @@ def _register(desired: Desired) -> list[Step]:
 
 
 def _unregister(desired: Desired, observed: Observed) -> list[Step]:
-    # containerd.exe unregisters itself; without a binary, sc.exe is the only way.
-    if observed.binary_exists:
-        command = {"FilePath": desired.exe,
-                   "Arguments": join_win32(["--unregister-service", "--service-name", desired.service_name])}
-    else:
-        command = {"FilePath": r"C:\Windows\System32\sc.exe", "Arguments": join_win32(["delete", desired.service_name])}
-    return [Step("run_command", {**command, "FailOnError": True}),
+    # sc.exe, not `containerd.exe --unregister-service`: containerd loads its config (the default path) before it
+    # unregisters, so a config it rejects, or a missing or foreign binary, would make the service impossible to remove.
+    del observed
+    return [Step("run_command", {"FilePath": SC_EXE, "Arguments": join_win32(["delete", desired.service_name]),
+                                 "FailOnError": True}),
             Step("service_wait_gone", {"Name": desired.service_name, "TimeoutSeconds": desired.start_timeout})]
+
+
+def _is_unregister(step: Step) -> bool:
+    return step.script == "run_command" and step.params.get("FilePath") == SC_EXE \
+        and str(step.params.get("Arguments", "")).startswith("delete ")
+
+
+def _is_register(step: Step) -> bool:
+    return step.script == "run_command" and str(step.params.get("Arguments", "")).startswith("--register-service")
+
+
+def _register_observed(observed: Observed) -> list[Step]:
+    """Register the service again exactly as it was found (its own exe and frozen arguments)."""
+    argv = split_win32((observed.service or {}).get("command_line") or "")
+    if not argv:
+        return []
+    return [Step("run_command", {"FilePath": argv[0],
+                                 "Arguments": join_win32(["--register-service", *[a for a in argv[1:] if a != "--run-service"]]),
+                                 "FailOnError": True})]
+
+
+def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> list[Step]:
+    """What puts the host back as it was found, after the steps in `ran` completed and the next one failed.
+
+    Binaries and config come back from the backup (when install_backup ran); a registration that was removed
+    (and maybe replaced) is put back as observed; then the services that were running are started again.
+    Empty when nothing that ran needs undoing.
+    """
+    backed_up = any(step.script == "install_backup" for step in ran)
+    unregistered = observed.service is not None and any(_is_unregister(step) for step in ran)
+    stopped = any(step.script == "service_stop" for step in ran)
+    if not (backed_up or unregistered or stopped):
+        return []
+    dependents = observed.running_companions
+    steps = _stop(desired, dependents)
+    if backed_up:
+        steps.append(Step("install_restore", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
+                                              "BackupDir": desired.backup_dir}))
+    if unregistered:
+        after = list(ran)[[_is_unregister(step) for step in ran].index(True):]
+        if any(_is_register(step) for step in after):  # the new registration replaced the old one
+            steps.extend(_unregister(desired, observed))
+        steps.extend(_register_observed(observed))
+    if (observed.service or {}).get("status") == "Running":
+        steps.extend(_start(desired, dependents, require=True))
+    return steps
 
 
 def _stop(desired: Desired, companions: list[str]) -> list[Step]:
@@ -232,12 +277,7 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
         # After a version switch the controller decides on rollback, so a failed start answers, not throws.
         plan.steps.extend(_start(desired, dependents, require=not switching))
     if switching:
-        plan.rollback = [
-            *_stop(desired, dependents),
-            Step("install_restore", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
-                                     "BackupDir": desired.backup_dir}),
-            *_start(desired, dependents, require=True),
-        ]
+        plan.rollback = recovery(desired, observed, plan.steps)
     return plan
 
 

@@ -111,3 +111,21 @@ def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         "docker_containerd": "docker-containerd" in host.pipes(),
         "shim_processes": sum(1 for p in host.state["processes"] if p.lower() == "containerd-shim-runhcs-v1"),
     }
+
+
+@program("sc.exe")
+def sc_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, str]:
+    """sc.exe delete NAME: DeleteService. A running service is only marked; it goes once stopped."""
+    if len(argv) != 2 or argv[0].lower() != "delete":
+        return 1, "", f"sc.exe: simulated with arguments {argv!r} is not supported"
+    service = host.service(argv[1])
+    if service is None:
+        return 1060, ("[SC] OpenService FAILED 1060:\r\n\r\n"
+                      "The specified service does not exist as an installed service.\r\n\r\n"), ""
+    if service.get("delete_pending"):
+        return 1072, "[SC] DeleteService FAILED 1072:\r\n\r\nThe specified service has been marked for deletion.\r\n", ""
+    if service["status"] != "Stopped":
+        service["delete_pending"] = True
+    else:
+        host.unregister_service(argv[1])
+    return 0, "[SC] DeleteService SUCCESS\r\n", ""

@@ -58,6 +58,9 @@ def run_steps(host: Host, payload: dict[str, t.Any]) -> tuple[int, dict[str, t.A
         if drop_at == name:
             host.event("connection_dropped", name)
             raise ConnectionDropped(f"connection dropped while running {name}.ps1")
+        if name in (host.fault("step_fails") or []):  # a step after which the rest must be undone
+            return 1, {"failed": True, "step": name, "msg": f"{name}.ps1 failed (simulated fault step_fails)",
+                       "error": "simulated fault", "steps": done}
         try:
             result = handler(host, step.get("params") or {})
         except ScriptFailure as exc:

@@ -29,6 +29,7 @@ options:
     description:
       - Faults to inject, by name.
       - C(service_start_fails) list of C(service) or C(service@version) that stop right after start.
+      - C(step_fails) list of host script names; every step of those scripts fails.
       - C(drop_connection) names a host script; the connection drops when it is about to run.
       - C(corrupt_download) bool; files the host downloads itself get wrong bytes.
       - C(pending_reboot) bool; a new host starts with a reboot pending.

@@ -1,0 +1,64 @@
+"""win_containerd when something fails half-way: rollback, registration order, log folder, purge."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+MODULE = "wcow.buildkit.win_containerd"
+EXE = r"c:\program files\containerd\bin\containerd.exe"
+CONFIG = r"c:\program files\containerd\config.toml"
+
+
+@pytest.fixture
+def converge(simulator, fake_github, tmp_path):
+    cache = tmp_path / "cache"
+
+    def run(hostvars=None, check=False, **args):
+        options = {**fake_github.options(cache_dir=str(cache)), **args}
+        play = [{"hosts": "windows_builders", "gather_facts": False,
+                 "tasks": [{"name": "containerd", MODULE: options}]}]
+        outcome = simulator.run(simulator.playbook(json.dumps(play)), {"sim-host": hostvars or {}}, check=check)
+        return outcome, outcome.result()
+    return run
+
+
+def _exe_version(state):
+    return base64.b64decode(state["files"][EXE]["content"]).decode().split()[2]
+
+
+def _config(state):
+    return base64.b64decode(state["files"][CONFIG]["content"]).decode()
+
+
+def test_failed_extract_during_upgrade_rolls_back(converge, simulator):
+    assert converge(version="1.7.29")[0].rc == 0
+    run, result = converge({"sim_faults": {"step_fails": ["archive_extract"]}}, version="2.1.5")
+    assert run.rc != 0
+    assert result["changed"] is True and result["rolled_back"] is True
+    assert "archive_extract.ps1 failed" in result["msg"] and "rolled back to 1.7.29" in result["msg"]
+    assert result["steps_done"][-1] == "install_backup" and "service_stop" in result["steps_done"]
+    state = simulator.state()
+    assert _exe_version(state) == "1.7.29" and "version = 2" in _config(state)
+    assert state["services"]["containerd"]["status"] == "Running"
+    assert state["services"]["containerd"]["running_version"] == "1.7.29"
+
+
+def test_failed_step_and_failed_rollback_are_both_named(converge, simulator):
+    assert converge(version="1.7.29")[0].rc == 0
+    faults = {"sim_faults": {"step_fails": ["file_write"], "service_start_fails": ["containerd@1.7.29"]}}
+    run, result = converge(faults, version="2.1.5")
+    assert run.rc != 0 and result["changed"] is True and result["rolled_back"] is False
+    assert "file_write.ps1 failed" in result["msg"] and "restoring 1.7.29 failed too" in result["msg"]
+    assert "service_start.ps1 failed" in result["msg"]
+    assert r"C:\Program Files\containerd.previous" in result["msg"]
+    assert "install_restore" in result["rollback_steps_done"]
+
+
+def test_failure_without_backup_reports_changed_and_steps(converge, simulator):
+    run, result = converge({"sim_faults": {"step_fails": ["machine_path"]}}, version="2.1.5")
+    assert run.rc != 0 and result["changed"] is True
+    assert result["steps_done"][-2:] == ["archive_extract", "file_write"]
+    assert "machine_path.ps1 failed" in result["msg"]

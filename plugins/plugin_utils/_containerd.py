@@ -211,6 +211,12 @@ def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> lis
     return steps
 
 
+def _validate(desired: Desired, path: str) -> list[Step]:
+    """`containerd.exe --config PATH config dump` loads a config exactly as the service and --register-service do."""
+    return [Step("run_command", {"FilePath": desired.exe, "Arguments": join_win32(["--config", path, "config", "dump"]),
+                                 "FailOnError": True})]
+
+
 def _stop(desired: Desired, companions: list[str]) -> list[Step]:
     # buildkitd first: it holds containerd's pipe and shims.
     return [Step("service_stop", {"Name": name, "TimeoutSeconds": desired.start_timeout})
@@ -241,6 +247,14 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     restart = service is not None and (switching or config_differs or drift)
     plan.needs_archive = installing or switching
 
+    # containerd.exe loads its config on start and on --register-service: a config it rejects must be caught while
+    # the old service is still registered (and, when the binary stays, still running). With the same binary, try
+    # the new config as a candidate file before stopping anything; a new binary can only try it once extracted,
+    # before the registration is touched, and a failure then rolls back from the backup.
+    candidate = desired.config_path + ".new"
+    if not plan.needs_archive and (config_differs or drift):
+        plan.steps.extend([Step("file_write", {"Path": candidate, "Content": desired.config_text}),
+                           *_validate(desired, candidate), Step("path_remove", {"Path": candidate})])
     if restart:
         plan.steps.extend(_stop(desired, dependents))
     if switching:
@@ -263,6 +277,8 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
         plan.add(f"add {desired.bin_dir} to the machine PATH",
                  Step("machine_path", {"Entry": desired.bin_dir, "State": "present"}))
     _add_defender_steps(plan, desired, observed)
+    if plan.needs_archive:
+        plan.steps.extend(_validate(desired, desired.config_path))
     if service is None:
         plan.add(f"register service {desired.service_name}", *_register(desired))
     elif drift:
@@ -274,6 +290,8 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     if service is None or restart or service.get("status") != "Running" or not observed.pipe_ready:
         if service is not None and not restart:
             plan.add(f"start service {desired.service_name}")
+        # containerd opens --log-file without creating its folder: without it the service stops at once.
+        plan.steps.append(Step("directory_ensure", {"Path": ntpath.dirname(desired.log_file)}))
         # After a version switch the controller decides on rollback, so a failed start answers, not throws.
         plan.steps.extend(_start(desired, dependents, require=not switching))
     if switching:

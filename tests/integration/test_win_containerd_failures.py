@@ -62,3 +62,64 @@ def test_failure_without_backup_reports_changed_and_steps(converge, simulator):
     assert run.rc != 0 and result["changed"] is True
     assert result["steps_done"][-2:] == ["archive_extract", "file_write"]
     assert "machine_path.ps1 failed" in result["msg"]
+
+
+def test_log_file_in_a_missing_folder_is_created(converge, simulator):
+    log_file = r"D:\logs\containerd\containerd.log"
+    run, result = converge(version="2.1.5", log_file=log_file)
+    assert run.rc == 0, run.stdout
+    state = simulator.state()
+    assert state["services"]["containerd"]["status"] == "Running"
+    assert r"d:\logs\containerd" in state["dirs"]
+    assert "booted" in base64.b64decode(state["files"][log_file.lower()]["content"]).decode()
+
+
+def test_simulated_service_does_not_start_without_its_log_folder(converge, simulator):
+    # The double itself: containerd creates root and state, but opens --log-file without creating its folder.
+    assert converge(version="2.1.5")[0].rc == 0
+    state = simulator.state()
+    service = state["services"]["containerd"]
+    service["command_line"] = service["command_line"].replace(
+        r"C:\ProgramData\containerd\containerd.log", r"D:\missing\containerd.log")
+    service["status"] = "Stopped"
+    simulator.write_state(state)
+    from wcow_sim import containerd  # noqa: F401  # pylint: disable=import-outside-toplevel,unused-import
+    from wcow_sim.host import Host  # pylint: disable=import-outside-toplevel
+    host = Host("sim-host", simulator.state())
+    assert host.start_service("containerd") is False
+    assert "service_log_open_failed " + r"D:\missing\containerd.log" in host.state["events"]
+    assert not host.exists(r"D:\missing")  # nothing could be logged, no folder was made
+
+
+def test_config_the_binary_rejects_leaves_the_service_running(converge, simulator):
+    assert converge(version="2.1.5")[0].rc == 0
+    before = _config(simulator.state())
+    run, result = converge(version="2.1.5", log_level="debug", config={"disabled_plugins": ["cri"]})
+    assert run.rc != 0
+    assert 'invalid disabled plugin URI "cri"' in result["msg"]
+    state = simulator.state()
+    service = state["services"]["containerd"]
+    assert service["status"] == "Running" and "--log-level info" in service["command_line"]
+    assert _config(state) == before
+    assert "service_stop containerd" not in state["events"][-3:]
+
+
+def test_upgrade_with_a_config_the_new_binary_rejects_keeps_a_service(converge, simulator):
+    assert converge(version="1.7.29")[0].rc == 0
+    run, result = converge(version="2.1.5", log_level="debug", config={"disabled_plugins": ["cri"]})
+    assert run.rc != 0 and result["rolled_back"] is True, result["msg"]
+    assert 'invalid disabled plugin URI "cri"' in result["msg"]
+    state = simulator.state()
+    assert _exe_version(state) == "1.7.29" and "version = 2" in _config(state)
+    service = state["services"]["containerd"]
+    assert service["status"] == "Running" and "--log-level info" in service["command_line"]
+
+
+def test_failed_re_registration_puts_the_old_service_back(converge, simulator):
+    assert converge(version="1.7.29")[0].rc == 0
+    old = simulator.state()["services"]["containerd"]["command_line"]
+    run, result = converge({"sim_faults": {"step_fails": ["service_wait_gone"]}}, version="2.1.5", log_level="debug")
+    assert run.rc != 0 and result["rolled_back"] is True, result["msg"]
+    state = simulator.state()
+    assert state["services"]["containerd"]["command_line"] == old
+    assert state["services"]["containerd"]["status"] == "Running" and _exe_version(state) == "1.7.29"

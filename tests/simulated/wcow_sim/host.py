@@ -192,6 +192,8 @@ class Host:
         """Append to the service's --log-file, as the real daemons do."""
         if "--log-file" in argv and argv.index("--log-file") + 1 < len(argv):
             path = argv[argv.index("--log-file") + 1]
+            if not self.is_dir(ntpath.dirname(path)):  # opening a file never creates its folder
+                return
             before = self.read_bytes(path) if self.file(path) else b""
             self.write_file(path, before + line.encode() + b"\r\n")
 

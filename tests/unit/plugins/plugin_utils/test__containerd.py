@@ -50,8 +50,10 @@ def test_fresh_install_order():
     plan = _containerd.plan(DESIRED, FRESH)
     assert plan.needs_archive and not plan.rollback
     assert [s.script for s in plan.steps] == [
-        "archive_extract", "file_write", "machine_path", "run_command", "service_start"]
-    register = plan.steps[3].params
+        "archive_extract", "file_write", "machine_path", "run_command", "run_command", "directory_ensure",
+        "service_start"]
+    assert plan.steps[3].params["Arguments"].endswith("config dump")  # the config is tried before registering
+    register = plan.steps[4].params
     assert register["FilePath"] == INSTALL + r"\bin\containerd.exe" and register["FailOnError"] is True
     assert register["Arguments"].startswith("--register-service --service-name containerd --config ")
     assert plan.steps[-1].params["Require"] is True
@@ -60,21 +62,25 @@ def test_fresh_install_order():
 
 @pytest.mark.parametrize("observed, expected_steps, reason", [
     (_observed(config_text="version = 3\n# old\n"),
-     [("service_stop", "containerd"), ("file_write", INSTALL + r"\config.toml"), ("service_start", "containerd")],
+     [("file_write", INSTALL + r"\config.toml.new"), ("run_command", ""), ("path_remove", INSTALL + r"\config.toml.new"),
+     ("service_stop", "containerd"), ("file_write", INSTALL + r"\config.toml"), ("directory_ensure", r"C:\ProgramData\containerd"),
+      ("service_start", "containerd")],
      "write " + INSTALL + r"\config.toml"),
     (_observed(config_text="old", companions=BUILDKITD_RUNNING),
-     [("service_stop", "buildkitd"), ("service_stop", "containerd"), ("file_write", INSTALL + r"\config.toml"),
-      ("service_start", "containerd"), ("service_start", "buildkitd")],
+     [("file_write", INSTALL + r"\config.toml.new"), ("run_command", ""), ("path_remove", INSTALL + r"\config.toml.new"),
+     ("service_stop", "buildkitd"), ("service_stop", "containerd"),
+      ("file_write", INSTALL + r"\config.toml"), ("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd"), ("service_start", "buildkitd")],
      "write " + INSTALL + r"\config.toml"),
     (_observed(service={**CONVERGED.service, "status": "Stopped"}, pipe_ready=False),
-     [("service_start", "containerd")], "start service containerd"),
+     [("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd")], "start service containerd"),
     (_observed(service={**CONVERGED.service, "start_mode": "Manual"}),
      [("service_configure", "containerd")], "set service containerd to start automatically"),
     (_observed(machine_path=(r"C:\Windows\system32",)),
      [("machine_path", INSTALL + r"\bin")], "add " + INSTALL + r"\bin to the machine PATH"),
     (_observed(service={**CONVERGED.service, "command_line": CONVERGED.service["command_line"].replace("info", "debug")}),
-     [("service_stop", "containerd"), ("run_command", ""), ("service_wait_gone", "containerd"), ("run_command", ""),
-      ("service_start", "containerd")],
+     [("file_write", INSTALL + r"\config.toml.new"), ("run_command", ""), ("path_remove", INSTALL + r"\config.toml.new"),
+     ("service_stop", "containerd"), ("run_command", ""), ("service_wait_gone", "containerd"),
+      ("run_command", ""), ("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd")],
      "re-register service containerd: command line differs"),
 ])
 def test_single_drifts_are_repaired_alone(observed, expected_steps, reason):
@@ -99,8 +105,8 @@ def test_upgrade_stops_companions_shims_backs_up_and_can_roll_back():
     assert _names(plan.steps) == [
         ("service_stop", "buildkitd"), ("service_stop", "containerd"),
         ("process_stop", "containerd-shim-runhcs-v1"), ("install_backup", ""),
-        ("archive_extract", ""), ("file_write", INSTALL + r"\config.toml"),
-        ("service_start", "containerd"), ("service_start", "buildkitd"),
+        ("archive_extract", ""), ("file_write", INSTALL + r"\config.toml"), ("run_command", ""),
+        ("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd"), ("service_start", "buildkitd"),
     ]
     start = plan.steps[-2].params
     assert start["Require"] is False  # the controller decides on rollback
@@ -180,3 +186,32 @@ def test_observe_undoes_powershell_scalar_collapse():
     assert observed.version == "1.7.29"
     assert observed.running_companions == ["buildkitd"]
     assert observed.machine_path == (r"C:\Windows",) and observed.defender_exclusions == ("C:\\x.exe",)
+
+
+def test_recovery_undoes_only_what_ran():
+    old = _observed(version="1.7.29", service={**CONVERGED.service, "command_line": CONVERGED.service["command_line"]
+                                                .replace("--log-level info", "--log-level debug")})
+    plan = _containerd.plan(DESIRED, old)
+    unregister = next(i for i, s in enumerate(plan.steps) if s.params.get("FilePath") == _containerd.SC_EXE)
+    assert _containerd.recovery(DESIRED, old, []) == []  # nothing stopped or changed yet
+    assert [s.script for s in _containerd.recovery(DESIRED, old, plan.steps[:1])] == ["service_stop", "service_start"]
+    # failed before the service was removed: restore files, start
+    assert [s.script for s in _containerd.recovery(DESIRED, old, plan.steps[:unregister])] == [
+        "service_stop", "install_restore", "service_start"]
+    # failed between removing and registering: the old registration comes back, with its own frozen arguments
+    undo = _containerd.recovery(DESIRED, old, plan.steps[:unregister + 1])
+    assert [s.script for s in undo] == ["service_stop", "install_restore", "run_command", "service_start"]
+    assert undo[2].params["Arguments"].startswith("--register-service --service-name containerd")
+    assert "--log-level debug" in undo[2].params["Arguments"] and "--run-service" not in undo[2].params["Arguments"]
+    # the new registration was made: it goes first
+    register = next(i for i, s in enumerate(plan.steps) if s.params.get("Arguments", "").startswith("--register"))
+    undo = _containerd.recovery(DESIRED, old, plan.steps[:register + 1])
+    assert [s.script for s in undo] == ["service_stop", "install_restore", "run_command", "service_wait_gone",
+                                        "run_command", "service_start"]
+    assert undo[2].params["FilePath"] == _containerd.SC_EXE
+
+
+def test_log_folder_is_ensured_before_start():
+    plan = _containerd.plan(_desired(log_file=r"D:\logs\containerd.log"), FRESH)
+    names = _names(plan.steps)
+    assert names.index(("directory_ensure", r"D:\logs")) < names.index(("service_start", "containerd"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import ntpath
+import tomllib
 import typing as t
 
 from ._host import Step
@@ -19,6 +20,8 @@ from ._quote import join_win32, split_win32
 SHIM_PROCESS = "containerd-shim-runhcs-v1"
 DEFAULT_PIPE = r"\\.\pipe\containerd-containerd"
 DEFAULT_DATA_DIR = r"C:\ProgramData\containerd"
+DEFAULT_ROOT = DEFAULT_DATA_DIR + r"\root"
+DEFAULT_STATE = DEFAULT_DATA_DIR + r"\state"
 SC_EXE = r"C:\Windows\System32\sc.exe"
 
 
@@ -191,6 +194,8 @@ def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> lis
     (and maybe replaced) is put back as observed; then the services that were running are started again.
     Empty when nothing that ran needs undoing.
     """
+    if desired.state != "present":  # removal goes forward: a failure is reported, nothing is put back
+        return []
     backed_up = any(step.script == "install_backup" for step in ran)
     unregistered = observed.service is not None and any(_is_unregister(step) for step in ran)
     stopped = any(step.script == "service_stop" for step in ran)
@@ -321,6 +326,12 @@ def plan_absent(desired: Desired, observed: Observed) -> Plan:
         plan.add(f"remove {desired.bin_dir} from the machine PATH",
                  Step("machine_path", {"Entry": desired.bin_dir, "State": "absent"}))
     _add_defender_steps(plan, desired, observed)
+    if desired.purge:
+        doomed = purge_paths(observed)
+        if doomed:
+            # Before the config goes: if something is left, the next run still knows where root and state are.
+            # One step for all of them: it deletes what it can everywhere, then names whatever is left.
+            plan.add(f"purge {', '.join(doomed)}", Step("path_remove", {"Path": doomed}))
     if observed.binary_exists or observed.config_text is not None:
         plan.add(f"delete {desired.install_dir}",
                  Step("path_remove", {"Path": desired.install_dir}),
@@ -328,10 +339,36 @@ def plan_absent(desired: Desired, observed: Observed) -> Plan:
     if observed.staged_archives:
         plan.add("delete staged containerd archives",
                  *(Step("path_remove", {"Path": path}) for path in observed.staged_archives))
-    if desired.purge:
-        for path in observed.data_dirs_present:
-            plan.add(f"purge {path}", Step("path_remove", {"Path": path}))
     return plan
+
+
+def data_dirs(config_text: str | None) -> list[str]:
+    """The `root` and `state` folders a config names (top-level keys in every schema), defaults filled in."""
+    if config_text is None:
+        return []
+    try:
+        config = tomllib.loads(config_text)
+    except tomllib.TOMLDecodeError:
+        config = {}  # containerd would not start with it either; purge what it would have used by default
+    folders = []
+    for name, default in (("root", DEFAULT_ROOT), ("state", DEFAULT_STATE)):
+        value = config.get(name)
+        folders.append(value if isinstance(value, str) and value.strip() else default)
+    return folders
+
+
+def purge_paths(observed: Observed) -> list[str]:
+    """What purge deletes: the data folders found plus the root and state the installed config names.
+
+    A folder inside another one on the list goes with it.
+    """
+    candidates = [*observed.data_dirs_present, *data_dirs(observed.config_text)]
+    doomed: list[str] = []
+    for path in sorted(candidates, key=lambda p: len(p.rstrip("\\"))):
+        folder = path.rstrip("\\")
+        if not any(folder.lower() == d.lower() or folder.lower().startswith(d.lower() + "\\") for d in doomed):
+            doomed.append(folder)
+    return doomed
 
 
 def plan(desired: Desired, observed: Observed) -> Plan:

@@ -123,3 +123,42 @@ def test_failed_re_registration_puts_the_old_service_back(converge, simulator):
     state = simulator.state()
     assert state["services"]["containerd"]["command_line"] == old
     assert state["services"]["containerd"]["status"] == "Running" and _exe_version(state) == "1.7.29"
+
+
+def test_purge_deletes_the_configured_root_and_state_and_names_what_is_left(converge, simulator):
+    config = {"root": "D:\\ctr\\root", "state": "D:\\ctr\\state"}
+    assert converge(version="2.1.5", config=config)[0].rc == 0
+    state = simulator.state()
+    assert r"d:\ctr\root" in state["dirs"] and r"d:\ctr\state" in state["dirs"]  # containerd made them
+    layer = "D:\\ctr\\root\\io.containerd.snapshotter.v1.windows\\snapshots\\7"
+    deep = layer + "\\Files" + "\\very-long-folder-name-of-a-windows-layer" * 7 + "\\kernel32.dll"
+    assert len(deep) > 260
+    from wcow_sim.host import Host  # pylint: disable=import-outside-toplevel
+    host = Host("sim-host", state)
+    host.write_file(deep, b"MZ")
+    host.write_file(layer + "\\Hives\\System_Delta", b"regf")
+    host.file(layer + "\\Hives\\System_Delta")["acl"] = {"owner": "NT SERVICE\\TrustedInstaller",
+                                                         "deny_administrators": True}
+    busy = "D:\\ctr\\state\\io.containerd.runtime.v2.task\\default\\abc\\shim.log"
+    host.write_file(busy, b"log")
+    host.file(busy)["open_by"] = "containerd-shim-runhcs-v1.exe"
+    simulator.write_state(host.state)
+
+    run, result = converge(state="absent", purge=True)
+    assert run.rc != 0 and result["changed"] is True
+    assert "path_remove.ps1 failed" in result["msg"] and busy in result["msg"]
+    assert "being used by another process" in result["msg"]
+    state = simulator.state()
+    left = [f["path"] for f in state["files"].values() if f["path"].lower().startswith("d:\\ctr")]
+    assert left == [busy]  # everything else went: the long path and the file taken over from TrustedInstaller
+    assert f"take_over {layer}\\Hives\\System_Delta" in state["events"]
+    assert not any(k.startswith("c:\\programdata\\containerd") for k in state["files"])
+    assert state["services"] == {}
+
+    del state["files"][busy.lower()]["open_by"]  # the shim has gone
+    simulator.write_state(state)
+    run, result = converge(state="absent", purge=True)
+    assert run.rc == 0, run.stdout
+    state = simulator.state()
+    assert not any(k.startswith("d:\\ctr") for k in state["files"]) and not any(
+        d.startswith("d:\\ctr\\") for d in state["dirs"])

@@ -160,7 +160,7 @@ def test_absent_removes_everything_but_data():
 def test_absent_with_purge_deletes_data_that_exists():
     observed = _observed(data_dirs_present=(r"C:\ProgramData\containerd",))
     plan = _containerd.plan(dataclasses.replace(ABSENT, purge=True), observed)
-    assert ("path_remove", r"C:\ProgramData\containerd") in _names(plan.steps)
+    assert ("path_remove", [r"C:\ProgramData\containerd"]) in _names(plan.steps)
 
 
 def test_absent_without_binary_unregisters_with_sc_exe():
@@ -215,3 +215,31 @@ def test_log_folder_is_ensured_before_start():
     plan = _containerd.plan(_desired(log_file=r"D:\logs\containerd.log"), FRESH)
     names = _names(plan.steps)
     assert names.index(("directory_ensure", r"D:\logs")) < names.index(("service_start", "containerd"))
+
+
+@pytest.mark.parametrize("config_text, expected", [
+    (None, [r"C:\ProgramData\containerd"]),
+    ("version = 3\n", [r"C:\ProgramData\containerd"]),  # defaults: root and state under the data folder
+    ("version = 3\nroot = 'D:\\containerd\\root'\nstate = \"D:\\\\containerd\\\\state\"\n",
+     [r"C:\ProgramData\containerd", r"D:\containerd\root", r"D:\containerd\state"]),
+    ("version = 2\nroot = 'E:\\ctr'\n[plugins.'io.containerd.grpc.v1.cri']\n", [r"C:\ProgramData\containerd", r"E:\ctr"]),
+    ("not toml [", [r"C:\ProgramData\containerd"]),
+])
+def test_purge_deletes_root_and_state_the_config_names(config_text, expected):
+    desired = _desired(state="absent", purge=True, version=None, config_text=None)
+    observed = _observed(config_text=config_text, data_dirs_present=(r"C:\ProgramData\containerd",))
+    plan = _containerd.plan(desired, observed)
+    purge = [s for s in plan.steps if s.script == "path_remove" and isinstance(s.params["Path"], list)]
+    assert len(purge) == 1 and sorted(purge[0].params["Path"]) == sorted(expected)
+
+
+def test_purge_without_anything_left_is_converged():
+    desired = _desired(state="absent", purge=True, version=None, config_text=None)
+    observed = dataclasses.replace(FRESH, defender_exclusions=())
+    assert not _containerd.plan(desired, observed).changed
+
+
+def test_failed_removal_is_not_undone():
+    desired = _desired(state="absent", purge=True, version=None, config_text=None)
+    plan = _containerd.plan(desired, CONVERGED)
+    assert _containerd.recovery(desired, CONVERGED, plan.steps[:3]) == []

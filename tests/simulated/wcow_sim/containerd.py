@@ -139,7 +139,9 @@ def containerd_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, st
     config_path = _option(argv, "--config")
     if argv[-2:] == ["config", "dump"]:
         try:
-            config = load_config(host, version, config_path)
+            # 2.x dumps the defaults for a missing file (os.IsNotExist); 1.7 wraps that error and so fails.
+            missing = bool(config_path) and not host.file(config_path) and not version.startswith("1.")
+            config = {"root": DEFAULT_ROOT, "state": DEFAULT_STATE} if missing else load_config(host, version, config_path)
         except ConfigRejected as exc:
             return 1, "", f"containerd: {exc}\n"
         return 0, f"version = {config.get('version', 1)}\nroot = {config['root']!r}\nstate = {config['state']!r}\n", ""

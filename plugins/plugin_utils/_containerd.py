@@ -198,7 +198,11 @@ def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> lis
         return []
     backed_up = any(step.script == "install_backup" for step in ran)
     unregistered = observed.service is not None and any(_is_unregister(step) for step in ran)
-    stopped = any(step.script == "service_stop" for step in ran)
+    # Stopped, but nothing it runs was replaced yet: starting it again is enough. Once the binaries or the
+    # config were replaced without a backup, starting would only repeat the failure.
+    replaced = any(step.script == "archive_extract"
+                   or (step.script == "file_write" and step.params.get("Path") == desired.config_path) for step in ran)
+    stopped = any(step.script == "service_stop" for step in ran) and (backed_up or not replaced)
     if not (backed_up or unregistered or stopped):
         return []
     dependents = observed.running_companions

@@ -243,3 +243,11 @@ def test_failed_removal_is_not_undone():
     desired = _desired(state="absent", purge=True, version=None, config_text=None)
     plan = _containerd.plan(desired, CONVERGED)
     assert _containerd.recovery(desired, CONVERGED, plan.steps[:3]) == []
+
+
+def test_recovery_without_backup_restarts_only_what_was_not_replaced():
+    observed = _observed(config_text="old")
+    plan = _containerd.plan(DESIRED, observed)
+    write = next(i for i, s in enumerate(plan.steps) if s.params.get("Path") == DESIRED.config_path)
+    assert [s.script for s in _containerd.recovery(DESIRED, observed, plan.steps[:write])][-1] == "service_start"
+    assert _containerd.recovery(DESIRED, observed, plan.steps[:write + 1]) == []

@@ -216,8 +216,20 @@ def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> lis
             steps.extend(_unregister(desired, observed))
         steps.extend(_register_observed(observed))
     if (observed.service or {}).get("status") == "Running":
-        steps.extend(_start(desired, dependents, require=True))
+        steps.extend(_start(_as_found(desired, observed), dependents, require=True))
     return steps
+
+
+def _as_found(desired: Desired, observed: Observed) -> Desired:
+    """The service as it ran before: its pipe (from the config found) and its log file (from its command line)."""
+    try:
+        grpc = tomllib.loads(observed.config_text or "").get("grpc") or {}
+    except tomllib.TOMLDecodeError:
+        grpc = {}
+    argv = split_win32((observed.service or {}).get("command_line") or "")
+    log_file = argv[argv.index("--log-file") + 1] if "--log-file" in argv[:-1] else desired.log_file
+    address = grpc.get("address") if isinstance(grpc, dict) and isinstance(grpc.get("address"), str) else None
+    return dataclasses.replace(desired, pipe_address=address or DEFAULT_PIPE, log_file=log_file)
 
 
 def _validate(desired: Desired, path: str) -> list[Step]:

@@ -251,3 +251,12 @@ def test_recovery_without_backup_restarts_only_what_was_not_replaced():
     write = next(i for i, s in enumerate(plan.steps) if s.params.get("Path") == DESIRED.config_path)
     assert [s.script for s in _containerd.recovery(DESIRED, observed, plan.steps[:write])][-1] == "service_start"
     assert _containerd.recovery(DESIRED, observed, plan.steps[:write + 1]) == []
+
+
+def test_rollback_waits_for_the_pipe_and_log_of_the_service_as_found():
+    desired = _desired(pipe_address=r"\\.\pipe\new-pipe", log_file=r"D:\new\containerd.log")
+    observed = _observed(version="1.7.29", config_text="version = 2\n[grpc]\naddress = '\\\\.\\pipe\\old-pipe'\n")
+    plan = _containerd.plan(desired, observed)
+    start = [s for s in plan.rollback if s.script == "service_start"][-1].params
+    assert start["PipeName"] == "old-pipe" and start["LogFile"] == r"C:\ProgramData\containerd\containerd.log"
+    assert [s for s in plan.steps if s.script == "service_start"][-1].params["PipeName"] == "new-pipe"

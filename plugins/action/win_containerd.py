@@ -158,14 +158,24 @@ class ActionModule(WindowsAction):
             except _artifacts.ArtifactError as exc:
                 raise ModuleFailure(f"{self.module_name}: {exc}") from None
             steps = staging + steps
-        answers = host.run(steps)
+        try:
+            answers = host.run(steps)
+        except HostError as exc:
+            ran = steps[:len(exc.steps_done)]
+            undo = _containerd.recovery(desired, observed, ran)
+            if not undo:
+                raise
+            return self._roll_back(host, desired, observed, result, undo, ran, failure=exc.short_msg, log_tail=[])
         _service_after(result, desired, steps, answers)
         _report_killed(result, host.host, steps, answers)
         self._settle_defender(host, steps, answers, result)
         started = [a for s, a in zip(steps, answers)
                    if s.script == "service_start" and s.params["Name"] == desired.service_name]
         if plan.rollback and started and not started[-1].get("started"):
-            return self._roll_back(host, desired, observed, plan, result, started[-1])
+            return self._roll_back(host, desired, observed, result, plan.rollback, steps,
+                                   failure=f"containerd {desired.version} did not start "
+                                           f"(service status {started[-1].get('status')})",
+                                   log_tail=started[-1].get("log_tail"))
         if started:
             result["service"]["status"] = started[-1].get("status", "Running")
         return result
@@ -178,28 +188,41 @@ class ActionModule(WindowsAction):
         result["changed"] = bool(result["changes"])
 
     def _roll_back(self, host: WindowsHost, desired: _containerd.Desired, observed: _containerd.Observed,
-                   plan: _containerd.Plan, result: dict[str, t.Any], failed_start: dict[str, t.Any]) -> dict[str, t.Any]:
-        tail = host.answer_strings(failed_start.get("log_tail"), "service_start", "log_tail")
+                   result: dict[str, t.Any], undo: list[Step], ran: list[Step], *, failure: str,
+                   log_tail: t.Any) -> dict[str, t.Any]:
+        """Undo what ran, then fail naming the failure (and the rollback's own failure, if any)."""
+        done = [step.script for step in ran]
+        undo_error = None
         try:
-            host.run(plan.rollback)
+            host.run(undo)
         except HostError as exc:
+            undo_error = exc
+        # Only after the restore: a malformed answer must never keep the previous version from coming back.
+        try:
+            log_tail = host.answer_strings(log_tail, "service_start", "log_tail")
+        except HostError as exc:
+            log_tail = [f"(log tail not shown: {exc.short_msg})"]
+        log = f" Last lines of {desired.log_file}:\n" + "\n".join(log_tail) if log_tail else ""
+        if undo_error is not None:
             raise ModuleFailure(
-                f"{self.module_name}: containerd {desired.version} did not start, and restoring {observed.version} "
-                f"failed too: {exc.short_msg}. The previous binaries and config are in {desired.backup_dir}. "
-                f"Last lines of {desired.log_file}:\n" + "\n".join(tail),
-                changed=True, rolled_back=False, attempted_version=desired.version, log_tail=tail,
-                cmd=exc.command, rc=exc.rc, stderr=exc.stderr,
+                f"{self.module_name}: {failure}; "
+                f"{f'restoring {observed.version}' if observed.version else 'undoing it'} failed too: "
+                f"{undo_error.short_msg}. The previous binaries and config are in {desired.backup_dir}.{log}",
+                changed=True, rolled_back=False, attempted_version=desired.version, log_tail=log_tail,
+                steps_done=done, rollback_steps_done=undo_error.steps_done,
+                cmd=undo_error.command, rc=undo_error.rc, stderr=undo_error.stderr,
             ) from None
+        back = (f"rolled back to {observed.version}" if observed.version else "rolled back")
+        running = ", which is running again" if (observed.service or {}).get("status") == "Running" else ""
         raise ModuleFailure(
-            f"{self.module_name}: containerd {desired.version} did not start "
-            f"(service status {failed_start.get('status')}); rolled back to {observed.version}, which is running again. "
-            f"Last lines of {desired.log_file}:\n" + "\n".join(tail),
+            f"{self.module_name}: {failure}; {back}{running}.{log}",
             changed=True,
             rolled_back=True,
             version=observed.version,
             previous_version=observed.version,
             attempted_version=desired.version,
-            log_tail=tail,
+            log_tail=log_tail,
+            steps_done=done,
             config_path=desired.config_path,
         )
 

@@ -105,8 +105,15 @@ options:
     type: bool
   purge:
     description:
-      - With O(state=absent), also delete containerd's data, the C(root) and C(state) folders of the configuration
-        (by default under C(C:\ProgramData\containerd)), including every image and snapshot.
+      - With O(state=absent), also delete containerd's data, including every image and snapshot, before the
+        binaries and C(config.toml) go - C(C:\ProgramData\containerd) and the C(root) and C(state) folders the
+        installed C(config.toml) names (top-level C(root) and C(state) keys; their defaults are under
+        C(C:\ProgramData\containerd)).
+      - Paths longer than 260 characters are deleted too. Files whose ACL shuts out Administrators (layer files
+        owned by TrustedInstaller or SYSTEM) are taken over for Administrators (C(takeown /A), C(icacls /grant))
+        and deleted.
+      - When Windows still refuses part of it (a file in use), everything else is deleted and the task fails
+        listing each path left and why; C(config.toml) is kept, so running the task again finishes the purge.
     type: bool
     default: false
   start_timeout:
@@ -220,16 +227,30 @@ killed:
   elements: dict
   sample: [{"service": "containerd", "pid": 4132, "reason": "still StopPending after 60 seconds"}]
 rolled_back:
-  description: V(true) when a new version did not start and the previous one was restored.
-  returned: when an upgrade was rolled back
+  description:
+    - V(true) when a change failed part-way (a step after the backup of the previous installation, or the start of
+      the new version) and the previous binaries, config and service registration were restored and started.
+    - V(false) when restoring failed too; the message then names both failures and the backup folder.
+  returned: when a change failed after the host was changed
   type: bool
 attempted_version:
-  description: The version that failed to start.
-  returned: when an upgrade was rolled back
+  description: The version that was being installed.
+  returned: when a change failed after the host was changed
   type: str
 log_tail:
   description: Last lines of the containerd log after a failed start.
-  returned: when an upgrade was rolled back
+  returned: when a change failed after the host was changed
+  type: list
+  elements: str
+steps_done:
+  description: The host steps that completed before the failure (the host is changed when this is not empty).
+  returned: when a step failed after others had run
+  type: list
+  elements: str
+  sample: [service_stop, process_stop, install_backup]
+rollback_steps_done:
+  description: The rollback steps that completed before the rollback failed.
+  returned: when the rollback failed too
   type: list
   elements: str
 """

@@ -78,6 +78,8 @@ class WindowsAction(ActionBase):
             result.update(self.execute(args, host, task_vars))
         except HostError as exc:
             result.update(exc.to_result())
+            if exc.steps_done:  # the host changed before the failure: say so, and what ran
+                result.update(changed=True, steps_done=exc.steps_done)
         except ModuleFailure as exc:
             result.update(exc.result)
             result.update(failed=True, msg=exc.msg)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import ntpath
+import tomllib
 import typing as t
 
 from ._host import Step
@@ -19,6 +20,9 @@ from ._quote import join_win32, split_win32
 
 DEFAULT_PIPE = r"\\.\pipe\containerd-containerd"
 DEFAULT_DATA_DIR = r"C:\ProgramData\containerd"
+DEFAULT_ROOT = DEFAULT_DATA_DIR + r"\root"
+DEFAULT_STATE = DEFAULT_DATA_DIR + r"\state"
+SC_EXE = r"C:\Windows\System32\sc.exe"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,14 +175,83 @@ def _register(desired: Desired) -> list[Step]:
 
 
 def _unregister(desired: Desired, observed: Observed) -> list[Step]:
-    # containerd.exe unregisters itself; without a binary, sc.exe is the only way.
-    if observed.binary_exists:
-        command = {"FilePath": desired.exe,
-                   "Arguments": join_win32(["--unregister-service", "--service-name", desired.service_name])}
-    else:
-        command = {"FilePath": r"C:\Windows\System32\sc.exe", "Arguments": join_win32(["delete", desired.service_name])}
-    return [Step("run_command", {**command, "FailOnError": True}),
+    # sc.exe, not `containerd.exe --unregister-service`: containerd loads its config (the default path) before it
+    # unregisters, so a config it rejects, or a missing or foreign binary, would make the service impossible to remove.
+    del observed
+    return [Step("run_command", {"FilePath": SC_EXE, "Arguments": join_win32(["delete", desired.service_name]),
+                                 "FailOnError": True}),
             Step("service_wait_gone", {"Name": desired.service_name, "TimeoutSeconds": desired.start_timeout})]
+
+
+def _is_unregister(step: Step) -> bool:
+    return step.script == "run_command" and step.params.get("FilePath") == SC_EXE \
+        and str(step.params.get("Arguments", "")).startswith("delete ")
+
+
+def _is_register(step: Step) -> bool:
+    return step.script == "run_command" and str(step.params.get("Arguments", "")).startswith("--register-service")
+
+
+def _register_observed(observed: Observed) -> list[Step]:
+    """Register the service again exactly as it was found (its own exe and frozen arguments)."""
+    argv = split_win32((observed.service or {}).get("command_line") or "")
+    if not argv:
+        return []
+    return [Step("run_command", {"FilePath": argv[0],
+                                 "Arguments": join_win32(["--register-service", *[a for a in argv[1:] if a != "--run-service"]]),
+                                 "FailOnError": True})]
+
+
+def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> list[Step]:
+    """What puts the host back as it was found, after the steps in `ran` completed and the next one failed.
+
+    Binaries and config come back from the backup (when install_backup ran); a registration that was removed
+    (and maybe replaced) is put back as observed; then the services that were running are started again.
+    Empty when nothing that ran needs undoing.
+    """
+    if desired.state != "present":  # removal goes forward: a failure is reported, nothing is put back
+        return []
+    backed_up = any(step.script == "install_backup" for step in ran)
+    unregistered = observed.service is not None and any(_is_unregister(step) for step in ran)
+    # Stopped, but nothing it runs was replaced yet: starting it again is enough. Once the binaries or the
+    # config were replaced without a backup, starting would only repeat the failure.
+    replaced = any(step.script == "archive_extract"
+                   or (step.script == "file_write" and step.params.get("Path") == desired.config_path) for step in ran)
+    stopped = any(step.script == "service_stop" for step in ran) and (backed_up or not replaced)
+    if not (backed_up or unregistered or stopped):
+        return []
+    dependents = observed.running_companions
+    # install_restore replaces bin: whatever still runs from it (the new version's shims) must end first.
+    steps = _stop(desired, dependents, binaries=backed_up)
+    if backed_up:
+        steps.append(Step("install_restore", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
+                                              "BackupDir": desired.backup_dir}))
+    if unregistered:
+        after = list(ran)[[_is_unregister(step) for step in ran].index(True):]
+        if any(_is_register(step) for step in after):  # the new registration replaced the old one
+            steps.extend(_unregister(desired, observed))
+        steps.extend(_register_observed(observed))
+    if (observed.service or {}).get("status") == "Running":
+        steps.extend(_start(_as_found(desired, observed), dependents, require=True))
+    return steps
+
+
+def _as_found(desired: Desired, observed: Observed) -> Desired:
+    """The service as it ran before: its pipe (from the config found) and its log file (from its command line)."""
+    try:
+        grpc = tomllib.loads(observed.config_text or "").get("grpc") or {}
+    except tomllib.TOMLDecodeError:
+        grpc = {}
+    argv = split_win32((observed.service or {}).get("command_line") or "")
+    log_file = argv[argv.index("--log-file") + 1] if "--log-file" in argv[:-1] else desired.log_file
+    address = grpc.get("address") if isinstance(grpc, dict) and isinstance(grpc.get("address"), str) else None
+    return dataclasses.replace(desired, pipe_address=address or DEFAULT_PIPE, log_file=log_file)
+
+
+def _validate(desired: Desired, path: str) -> list[Step]:
+    """`containerd.exe --config PATH config dump` loads a config exactly as the service and --register-service do."""
+    return [Step("run_command", {"FilePath": desired.exe, "Arguments": join_win32(["--config", path, "config", "dump"]),
+                                 "FailOnError": True})]
 
 
 def _stop(desired: Desired, companions: list[str], binaries: bool = False) -> list[Step]:
@@ -226,6 +299,14 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     plan.needs_archive = installing or switching
     replacing = plan.needs_archive and (observed.binary_exists or service is not None)
 
+    # containerd.exe loads its config on start and on --register-service: a config it rejects must be caught while
+    # the old service is still registered (and, when the binary stays, still running). With the same binary, try
+    # the new config as a candidate file before stopping anything; a new binary can only try it once extracted,
+    # before the registration is touched, and a failure then rolls back from the backup.
+    candidate = desired.config_path + ".new"
+    if not plan.needs_archive and (config_differs or drift):
+        plan.steps.extend([Step("file_write", {"Path": candidate, "Content": desired.config_text}),
+                           *_validate(desired, candidate), Step("path_remove", {"Path": candidate})])
     if restart:
         plan.steps.extend(_stop(desired, dependents, binaries=replacing))
     elif replacing:
@@ -249,6 +330,8 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
         plan.add(f"add {desired.bin_dir} to the machine PATH",
                  Step("machine_path", {"Entry": desired.bin_dir, "State": "present"}))
     _add_defender_steps(plan, desired, observed)
+    if plan.needs_archive:
+        plan.steps.extend(_validate(desired, desired.config_path))
     if service is None:
         plan.add(f"register service {desired.service_name}", *_register(desired))
     elif drift:
@@ -260,15 +343,12 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
     if service is None or restart or service.get("status") != "Running" or not observed.pipe_ready:
         if service is not None and not restart:
             plan.add(f"start service {desired.service_name}")
+        # containerd opens --log-file without creating its folder: without it the service stops at once.
+        plan.steps.append(Step("directory_ensure", {"Path": ntpath.dirname(desired.log_file)}))
         # After a version switch the controller decides on rollback, so a failed start answers, not throws.
         plan.steps.extend(_start(desired, dependents, require=not switching))
     if switching:
-        plan.rollback = [
-            *_stop(desired, dependents, binaries=True),
-            Step("install_restore", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
-                                     "BackupDir": desired.backup_dir}),
-            *_start(desired, dependents, require=True),
-        ]
+        plan.rollback = recovery(desired, observed, plan.steps)
     return plan
 
 
@@ -328,18 +408,52 @@ def plan_absent(desired: Desired, observed: Observed) -> Plan:
         plan.add(f"remove {desired.bin_dir} from the machine PATH",
                  Step("machine_path", {"Entry": desired.bin_dir, "State": "absent"}))
     _add_defender_steps(plan, desired, observed)
+    # Shims keep running after containerd stops; they lock bin and hold container files in root open.
+    end_processes = _end_bin_processes(desired) if observed.binary_exists else []
+    if desired.purge:
+        doomed = purge_paths(observed)
+        if doomed:
+            # Before the config goes: if something is left, the next run still knows where root and state are.
+            # One step for all of them: it deletes what it can everywhere, then names whatever is left.
+            plan.add(f"purge {', '.join(doomed)}", *end_processes, Step("path_remove", {"Path": doomed}))
+            end_processes = []
     if observed.binary_exists or observed.config_text is not None:
-        plan.add(f"delete {desired.install_dir}",
-                 *_end_bin_processes(desired),  # shims keep running after containerd stops
+        plan.add(f"delete {desired.install_dir}", *end_processes,
                  Step("path_remove", {"Path": desired.install_dir}),
                  Step("path_remove", {"Path": desired.backup_dir}))
     if observed.staged_archives:
         plan.add("delete staged containerd archives",
                  *(Step("path_remove", {"Path": path}) for path in observed.staged_archives))
-    if desired.purge:
-        for path in observed.data_dirs_present:
-            plan.add(f"purge {path}", Step("path_remove", {"Path": path}))
     return plan
+
+
+def data_dirs(config_text: str | None) -> list[str]:
+    """The `root` and `state` folders a config names (top-level keys in every schema), defaults filled in."""
+    if config_text is None:
+        return []
+    try:
+        config = tomllib.loads(config_text)
+    except tomllib.TOMLDecodeError:
+        config = {}  # containerd would not start with it either; purge what it would have used by default
+    folders = []
+    for name, default in (("root", DEFAULT_ROOT), ("state", DEFAULT_STATE)):
+        value = config.get(name)
+        folders.append(value if isinstance(value, str) and value.strip() else default)
+    return folders
+
+
+def purge_paths(observed: Observed) -> list[str]:
+    """What purge deletes: the data folders found plus the root and state the installed config names.
+
+    A folder inside another one on the list goes with it.
+    """
+    candidates = [*observed.data_dirs_present, *data_dirs(observed.config_text)]
+    doomed: list[str] = []
+    for path in sorted(candidates, key=lambda p: len(p.rstrip("\\"))):
+        folder = path.rstrip("\\")
+        if not any(folder.lower() == d.lower() or folder.lower().startswith(d.lower() + "\\") for d in doomed):
+            doomed.append(folder)
+    return doomed
 
 
 def plan(desired: Desired, observed: Observed) -> Plan:

@@ -76,8 +76,11 @@ class HostError(AnsibleError):
     """A script or command failed on the host; carries what a user needs to debug it."""
 
     def __init__(self, msg: str, *, host: str, command: str, rc: int | None = None,
-                 stdout: str = "", stderr: str = "", secrets: t.Sequence[str] = ()):
+                 stdout: str = "", stderr: str = "", secrets: t.Sequence[str] = (),
+                 steps_done: t.Sequence[str] = ()):
         self.host = host
+        # Steps that completed before the failing one (the host is changed when this is not empty).
+        self.steps_done = list(steps_done)
         self.command = _mask(command, secrets)
         self.rc = rc
         self.stdout = _mask(stdout, secrets)
@@ -171,6 +174,7 @@ class WindowsHost:
             raise HostError(
                 f"{step}.ps1 failed: {msg}", host=self.host, command=f"script {step}",
                 rc=rc, stdout=stdout, stderr=stderr or answer.get("error", ""), secrets=secrets,
+                steps_done=[str(item.get("name")) for item in answer.get("steps") or [] if isinstance(item, dict)],
             )
         results = answer.get("steps") or []
         if len(results) != len(steps):

@@ -287,12 +287,43 @@ def directory_ensure(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     return {"path": path, "changed": True}
 
 
+def _delete_blocker(host: Host, path: str) -> str | None:
+    """Why Windows refuses to delete this file now: a process holding it (image or open handle), or its ACL."""
+    lock_blocker = getattr(host, "lock_blocker", None)  # running images (services, processes), when modelled
+    return (lock_blocker(path) if lock_blocker else None) or host.open_handle_blocker(path) or host.acl_blocker(path)
+
+
 @script("path_remove")
 def path_remove(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
-    path = params["Path"]
-    if not host.exists(path) and not host.list_tree(path):
-        return {"path": path, "changed": False}
-    host.remove_file(path)
-    host.remove_tree(path)
-    host.event("path_remove", path)
-    return {"path": path, "changed": True}
+    """Deletes what it can (long paths too), takes over files whose ACL shuts Administrators out, lists the rest."""
+    paths = params["Path"] if isinstance(params["Path"], list) else [params["Path"]]
+    left: list[str] = []
+    removed, changed = 0, False
+    for path in paths:
+        files = [host.file(path)["path"]] if host.file(path) else host.list_tree(path)
+        if not files and not host.exists(path):
+            continue
+        changed = True
+        kept: set[str] = set()
+        for name in files:
+            why = _delete_blocker(host, name)
+            if why and host.acl_blocker(name) == why and host.take_over(name):  # takeown /A + icacls /grant
+                why = _delete_blocker(host, name)
+            if why:
+                left.append(f"{name}: {why}")
+                folder = key(name)
+                while folder != key(ntpath.dirname(folder)):
+                    folder = key(ntpath.dirname(folder))
+                    kept.add(folder)
+                continue
+            host.remove_file(name)
+            removed += 1
+        prefix = key(path).rstrip("\\") + "\\"
+        for folder in [d for d in host.state["dirs"] if (d == key(path) or d.startswith(prefix)) and d not in kept]:
+            host.state["dirs"].remove(folder)
+            removed += 1
+        host.event("path_remove", path)
+    if left:
+        more = f"; and {len(left) - 10} more" if len(left) > 10 else ""
+        raise ScriptFailure(f"deleted {removed} items, but {len(left)} could not be deleted: {'; '.join(left[:10])}{more}")
+    return {"path": params["Path"], "changed": changed, "removed": removed}

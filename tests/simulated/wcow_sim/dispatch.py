@@ -68,6 +68,9 @@ def _run_steps(host: Host, payload: dict[str, t.Any]) -> tuple[int, dict[str, t.
         if drop_at == name:
             host.event("connection_dropped", name)
             raise ConnectionDropped(f"connection dropped while running {name}.ps1")
+        if name in (host.fault("step_fails") or []):  # a step after which the rest must be undone
+            return 1, {"failed": True, "step": name, "msg": f"{name}.ps1 failed (simulated fault step_fails)",
+                       "error": "simulated fault", "steps": done}
         try:
             # `& $block @splat`: PowerShell binds the params to the script's param() block first.
             params = binding.bind(binding.signature(shipped), step.get("params") or {})

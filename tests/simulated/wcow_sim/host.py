@@ -202,6 +202,31 @@ class Host:
             self.check_delete(path)
         return self.state["files"].pop(key(path), None) is not None
 
+    # -- what refuses a delete (besides running images) --------------------------------------------------------
+    def acl_blocker(self, path: str) -> str | None:
+        """A file whose ACL denies Administrators (layer files owned by TrustedInstaller/SYSTEM): File.Delete's text."""
+        entry = self.file(path)
+        if entry and (entry.get("acl") or {}).get("deny_administrators"):
+            return f"Access to the path '{path}' is denied."
+        return None
+
+    def open_handle_blocker(self, path: str) -> str | None:
+        """A file some process holds open without FILE_SHARE_DELETE (entry `open_by`): a sharing violation."""
+        entry = self.file(path)
+        if entry and entry.get("open_by"):
+            return f"The process cannot access the file '{path}' because it is being used by another process."
+        return None
+
+    def take_over(self, path: str) -> bool:
+        """takeown /A then icacls /grant Administrators:F: an elevated administrator always can, unless modelled not to."""
+        entry = self.file(path)
+        acl = (entry or {}).get("acl") or {}
+        if not entry or acl.get("takeown_refused"):
+            return False
+        entry["acl"] = {"owner": "BUILTIN\\Administrators"}
+        self.event("take_over", path)
+        return True
+
     def exists(self, path: str) -> bool:
         return key(path) in self.state["files"] or key(path) in self.state["dirs"]
 
@@ -338,6 +363,8 @@ class Host:
         """Append to the service's --log-file, as the real daemons do."""
         if "--log-file" in argv and argv.index("--log-file") + 1 < len(argv):
             path = argv[argv.index("--log-file") + 1]
+            if not self.is_dir(ntpath.dirname(path)):  # opening a file never creates its folder
+                return
             before = self.read_bytes(path) if self.file(path) else b""
             self.write_file(path, before + line.encode() + b"\r\n")
 

@@ -35,6 +35,7 @@ options:
         image locked, no pipe).
       - C(service_exit_lingers) dict C(service) -> seconds the process outlives the SCM's Stopped (its image stays
         locked until it exits).
+      - C(step_fails) list of host script names; every step of those scripts fails.
       - C(drop_connection) names a host script; the connection drops when it is about to run.
       - C(corrupt_download) bool; files the host downloads itself get wrong bytes.
       - C(pending_reboot) bool; a new host starts with a reboot pending.

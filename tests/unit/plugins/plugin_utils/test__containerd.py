@@ -59,8 +59,10 @@ def test_fresh_install_order():
     plan = _containerd.plan(DESIRED, FRESH)
     assert plan.needs_archive and not plan.rollback
     assert [s.script for s in plan.steps] == [
-        "archive_extract", "file_write", "machine_path", "run_command", "service_start"]
-    register = plan.steps[3].params
+        "archive_extract", "file_write", "machine_path", "run_command", "run_command", "directory_ensure",
+        "service_start"]
+    assert plan.steps[3].params["Arguments"].endswith("config dump")  # the config is tried before registering
+    register = plan.steps[4].params
     assert register["FilePath"] == INSTALL + r"\bin\containerd.exe" and register["FailOnError"] is True
     assert register["Arguments"].startswith("--register-service --service-name containerd --config ")
     assert plan.steps[-1].params["Require"] is True
@@ -69,21 +71,25 @@ def test_fresh_install_order():
 
 @pytest.mark.parametrize("observed, expected_steps, reason", [
     (_observed(config_text="version = 3\n# old\n"),
-     [("service_stop", "containerd"), ("file_write", INSTALL + r"\config.toml"), ("service_start", "containerd")],
+     [("file_write", INSTALL + r"\config.toml.new"), ("run_command", ""), ("path_remove", INSTALL + r"\config.toml.new"),
+     ("service_stop", "containerd"), ("file_write", INSTALL + r"\config.toml"), ("directory_ensure", r"C:\ProgramData\containerd"),
+      ("service_start", "containerd")],
      "write " + INSTALL + r"\config.toml"),
     (_observed(config_text="old", companions=BUILDKITD_RUNNING),
-     [("service_stop", "buildkitd"), ("service_stop", "containerd"), ("file_write", INSTALL + r"\config.toml"),
-      ("service_start", "containerd"), ("service_start", "buildkitd")],
+     [("file_write", INSTALL + r"\config.toml.new"), ("run_command", ""), ("path_remove", INSTALL + r"\config.toml.new"),
+     ("service_stop", "buildkitd"), ("service_stop", "containerd"),
+      ("file_write", INSTALL + r"\config.toml"), ("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd"), ("service_start", "buildkitd")],
      "write " + INSTALL + r"\config.toml"),
     (_observed(service={**CONVERGED.service, "status": "Stopped"}, pipe_ready=False),
-     [("service_start", "containerd")], "start service containerd"),
+     [("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd")], "start service containerd"),
     (_observed(service={**CONVERGED.service, "start_mode": "Manual"}),
      [("service_configure", "containerd")], "set service containerd to start automatically"),
     (_observed(machine_path=(r"C:\Windows\system32",)),
      [("machine_path", INSTALL + r"\bin")], "add " + INSTALL + r"\bin to the machine PATH"),
     (_observed(service={**CONVERGED.service, "command_line": CONVERGED.service["command_line"].replace("info", "debug")}),
-     [("service_stop", "containerd"), ("run_command", ""), ("service_wait_gone", "containerd"), ("run_command", ""),
-      ("service_start", "containerd")],
+     [("file_write", INSTALL + r"\config.toml.new"), ("run_command", ""), ("path_remove", INSTALL + r"\config.toml.new"),
+     ("service_stop", "containerd"), ("run_command", ""), ("service_wait_gone", "containerd"),
+      ("run_command", ""), ("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd")],
      "re-register service containerd: command line differs"),
 ])
 def test_single_drifts_are_repaired_alone(observed, expected_steps, reason):
@@ -108,8 +114,8 @@ def test_upgrade_stops_companions_shims_backs_up_and_can_roll_back():
     assert _names(plan.steps) == [
         ("service_stop", "buildkitd"), ("service_stop", "containerd"),
         ("process_stop", INSTALL + r"\bin"), ("install_backup", ""),
-        ("archive_extract", ""), ("file_write", INSTALL + r"\config.toml"),
-        ("service_start", "containerd"), ("service_start", "buildkitd"),
+        ("archive_extract", ""), ("file_write", INSTALL + r"\config.toml"), ("run_command", ""),
+        ("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd"), ("service_start", "buildkitd"),
     ]
     start = plan.steps[-2].params
     assert start["Require"] is False  # the controller decides on rollback
@@ -196,7 +202,7 @@ def test_absent_removes_everything_but_data():
 def test_absent_with_purge_deletes_data_that_exists():
     observed = _observed(data_dirs_present=(r"C:\ProgramData\containerd",))
     plan = _containerd.plan(dataclasses.replace(ABSENT, purge=True), observed)
-    assert ("path_remove", r"C:\ProgramData\containerd") in _names(plan.steps)
+    assert ("path_remove", [r"C:\ProgramData\containerd"]) in _names(plan.steps)
 
 
 def test_absent_without_binary_unregisters_with_sc_exe():
@@ -271,3 +277,77 @@ def test_observe_reads_the_config_digest():
     observed = _containerd.observe({"binary": {}, "config": {"sha256": "AB" * 32, "content": "x"}}, lambda _: None)
     assert observed.config_sha256 == "ab" * 32 and observed.config_text == "x"
     assert _containerd.observe({"binary": {}, "config": None}, lambda _: None).config_sha256 is None
+
+
+def test_recovery_undoes_only_what_ran():
+    old = _observed(version="1.7.29", service={**CONVERGED.service, "command_line": CONVERGED.service["command_line"]
+                                                .replace("--log-level info", "--log-level debug")})
+    plan = _containerd.plan(DESIRED, old)
+    unregister = next(i for i, s in enumerate(plan.steps) if s.params.get("FilePath") == _containerd.SC_EXE)
+    assert _containerd.recovery(DESIRED, old, []) == []  # nothing stopped or changed yet
+    assert [s.script for s in _containerd.recovery(DESIRED, old, plan.steps[:1])] == ["service_stop", "service_start"]
+    # failed before the service was removed: restore files, start
+    assert [s.script for s in _containerd.recovery(DESIRED, old, plan.steps[:unregister])] == [
+        "service_stop", "install_restore", "service_start"]
+    # failed between removing and registering: the old registration comes back, with its own frozen arguments
+    undo = _containerd.recovery(DESIRED, old, plan.steps[:unregister + 1])
+    assert [s.script for s in undo] == ["service_stop", "install_restore", "run_command", "service_start"]
+    assert undo[2].params["Arguments"].startswith("--register-service --service-name containerd")
+    assert "--log-level debug" in undo[2].params["Arguments"] and "--run-service" not in undo[2].params["Arguments"]
+    # the new registration was made: it goes first
+    register = next(i for i, s in enumerate(plan.steps) if s.params.get("Arguments", "").startswith("--register"))
+    undo = _containerd.recovery(DESIRED, old, plan.steps[:register + 1])
+    assert [s.script for s in undo] == ["service_stop", "install_restore", "run_command", "service_wait_gone",
+                                        "run_command", "service_start"]
+    assert undo[2].params["FilePath"] == _containerd.SC_EXE
+
+
+def test_log_folder_is_ensured_before_start():
+    plan = _containerd.plan(_desired(log_file=r"D:\logs\containerd.log"), FRESH)
+    names = _names(plan.steps)
+    assert names.index(("directory_ensure", r"D:\logs")) < names.index(("service_start", "containerd"))
+
+
+@pytest.mark.parametrize("config_text, expected", [
+    (None, [r"C:\ProgramData\containerd"]),
+    ("version = 3\n", [r"C:\ProgramData\containerd"]),  # defaults: root and state under the data folder
+    ("version = 3\nroot = 'D:\\containerd\\root'\nstate = \"D:\\\\containerd\\\\state\"\n",
+     [r"C:\ProgramData\containerd", r"D:\containerd\root", r"D:\containerd\state"]),
+    ("version = 2\nroot = 'E:\\ctr'\n[plugins.'io.containerd.grpc.v1.cri']\n", [r"C:\ProgramData\containerd", r"E:\ctr"]),
+    ("not toml [", [r"C:\ProgramData\containerd"]),
+])
+def test_purge_deletes_root_and_state_the_config_names(config_text, expected):
+    desired = _desired(state="absent", purge=True, version=None, config_text=None)
+    observed = _observed(config_text=config_text, data_dirs_present=(r"C:\ProgramData\containerd",))
+    plan = _containerd.plan(desired, observed)
+    purge = [s for s in plan.steps if s.script == "path_remove" and isinstance(s.params["Path"], list)]
+    assert len(purge) == 1 and sorted(purge[0].params["Path"]) == sorted(expected)
+
+
+def test_purge_without_anything_left_is_converged():
+    desired = _desired(state="absent", purge=True, version=None, config_text=None)
+    observed = dataclasses.replace(FRESH, defender_exclusions=())
+    assert not _containerd.plan(desired, observed).changed
+
+
+def test_failed_removal_is_not_undone():
+    desired = _desired(state="absent", purge=True, version=None, config_text=None)
+    plan = _containerd.plan(desired, CONVERGED)
+    assert _containerd.recovery(desired, CONVERGED, plan.steps[:3]) == []
+
+
+def test_recovery_without_backup_restarts_only_what_was_not_replaced():
+    observed = _observed(config_text="old")
+    plan = _containerd.plan(DESIRED, observed)
+    write = next(i for i, s in enumerate(plan.steps) if s.params.get("Path") == DESIRED.config_path)
+    assert [s.script for s in _containerd.recovery(DESIRED, observed, plan.steps[:write])][-1] == "service_start"
+    assert _containerd.recovery(DESIRED, observed, plan.steps[:write + 1]) == []
+
+
+def test_rollback_waits_for_the_pipe_and_log_of_the_service_as_found():
+    desired = _desired(pipe_address=r"\\.\pipe\new-pipe", log_file=r"D:\new\containerd.log")
+    observed = _observed(version="1.7.29", config_text="version = 2\n[grpc]\naddress = '\\\\.\\pipe\\old-pipe'\n")
+    plan = _containerd.plan(desired, observed)
+    start = [s for s in plan.rollback if s.script == "service_start"][-1].params
+    assert start["PipeName"] == "old-pipe" and start["LogFile"] == r"C:\ProgramData\containerd\containerd.log"
+    assert [s for s in plan.steps if s.script == "service_start"][-1].params["PipeName"] == "new-pipe"

@@ -92,8 +92,10 @@ def test_reencoded_config_is_rewritten_and_containerd_restarted(converge, simula
     assert result["changes"] == [r"write C:\Program Files\containerd\config.toml"]
     state = simulator.state()
     assert base64.b64decode(state["files"][CONFIG]["content"]) == written
-    assert state["events"] == ["service_stop containerd", f"file_write {CONFIG.replace('c:', 'C:').replace('program files', 'Program Files')}",
-                               "service_start containerd"]
+    config_path = r"C:\Program Files\containerd\config.toml"
+    # the new config is tried by containerd.exe in a trial file first, then written, once, with one restart
+    assert state["events"] == [f"file_write {config_path}.new", f"path_remove {config_path}.new",
+                               "service_stop containerd", f"file_write {config_path}", "service_start containerd"]
     assert converge(version="2.1.5")[1]["changed"] is False
 
 

@@ -237,7 +237,8 @@ def test_reinstall_of_unreadable_binary_stops_and_restarts_a_running_service():
     assert plan.changes[0] == "install containerd 2.1.5" and plan.needs_archive
     assert _names(plan.steps) == [
         ("service_stop", "buildkitd"), ("service_stop", "containerd"), ("process_stop", INSTALL + r"\bin"),
-        ("archive_extract", ""), ("service_start", "containerd"), ("service_start", "buildkitd"),
+        ("archive_extract", ""), ("run_command", ""), ("directory_ensure", r"C:\ProgramData\containerd"),
+        ("service_start", "containerd"), ("service_start", "buildkitd"),
     ]
     assert plan.steps[-2].params["Require"] is True  # no backup to roll back to: a failed start throws
 
@@ -286,20 +287,21 @@ def test_recovery_undoes_only_what_ran():
     unregister = next(i for i, s in enumerate(plan.steps) if s.params.get("FilePath") == _containerd.SC_EXE)
     assert _containerd.recovery(DESIRED, old, []) == []  # nothing stopped or changed yet
     assert [s.script for s in _containerd.recovery(DESIRED, old, plan.steps[:1])] == ["service_stop", "service_start"]
-    # failed before the service was removed: restore files, start
+    # failed before the service was removed: end what runs from bin, restore files, start
     assert [s.script for s in _containerd.recovery(DESIRED, old, plan.steps[:unregister])] == [
-        "service_stop", "install_restore", "service_start"]
+        "service_stop", "process_stop", "install_restore", "service_start"]
     # failed between removing and registering: the old registration comes back, with its own frozen arguments
     undo = _containerd.recovery(DESIRED, old, plan.steps[:unregister + 1])
-    assert [s.script for s in undo] == ["service_stop", "install_restore", "run_command", "service_start"]
-    assert undo[2].params["Arguments"].startswith("--register-service --service-name containerd")
-    assert "--log-level debug" in undo[2].params["Arguments"] and "--run-service" not in undo[2].params["Arguments"]
+    assert [s.script for s in undo] == ["service_stop", "process_stop", "install_restore", "run_command",
+                                        "service_start"]
+    assert undo[3].params["Arguments"].startswith("--register-service --service-name containerd")
+    assert "--log-level debug" in undo[3].params["Arguments"] and "--run-service" not in undo[3].params["Arguments"]
     # the new registration was made: it goes first
     register = next(i for i, s in enumerate(plan.steps) if s.params.get("Arguments", "").startswith("--register"))
     undo = _containerd.recovery(DESIRED, old, plan.steps[:register + 1])
-    assert [s.script for s in undo] == ["service_stop", "install_restore", "run_command", "service_wait_gone",
-                                        "run_command", "service_start"]
-    assert undo[2].params["FilePath"] == _containerd.SC_EXE
+    assert [s.script for s in undo] == ["service_stop", "process_stop", "install_restore", "run_command",
+                                        "service_wait_gone", "run_command", "service_start"]
+    assert undo[3].params["FilePath"] == _containerd.SC_EXE
 
 
 def test_log_folder_is_ensured_before_start():
@@ -351,3 +353,14 @@ def test_rollback_waits_for_the_pipe_and_log_of_the_service_as_found():
     start = [s for s in plan.rollback if s.script == "service_start"][-1].params
     assert start["PipeName"] == "old-pipe" and start["LogFile"] == r"C:\ProgramData\containerd\containerd.log"
     assert [s for s in plan.steps if s.script == "service_start"][-1].params["PipeName"] == "new-pipe"
+
+
+def test_absent_ends_processes_from_bin_before_purging_data():
+    """Shims outlive containerd and hold container files in root open: they go before the purge."""
+    desired = _desired(state="absent", purge=True, version=None, config_text=None)
+    observed = _observed(data_dirs_present=(r"C:\ProgramData\containerd",))
+    names = [s.script for s in _containerd.plan(desired, observed).steps]
+    assert names.count("process_stop") == 1
+    purge = next(i for i, s in enumerate(_containerd.plan(desired, observed).steps)
+                 if s.script == "path_remove" and isinstance(s.params["Path"], list))
+    assert names.index("process_stop") < purge

@@ -249,16 +249,14 @@ def _report_killed(result: dict[str, t.Any], host_name: str, steps: list[Step],
                    answers: list[dict[str, t.Any]]) -> None:
     """Say which service processes service_stop had to end (a hung stop, a process outliving Stopped)."""
     killed: list[dict[str, t.Any]] = []
-
-    def collect(answer: dict[str, t.Any]) -> None:
-        for dependent in _containerd.as_list(answer.get("dependents")):
-            collect(dependent)
-        if answer.get("killed"):
-            killed.append({"service": answer.get("name"), "pid": answer.get("pid"), "reason": answer.get("reason")})
-
     for step, answer in zip(steps, answers):
-        if step.script == "service_stop":
-            collect(answer)
+        if step.script != "service_stop":
+            continue
+        # service_stop answers the dependents it stopped as one flat list, then the service itself.
+        for stopped in [*_containerd.as_list(answer.get("dependents")), answer]:
+            if isinstance(stopped, dict) and stopped.get("killed"):
+                killed.append({"service": stopped.get("name"), "pid": stopped.get("pid"),
+                               "reason": stopped.get("reason")})
     for item in killed:
         display.warning(f"{host_name}: ended process {item['pid']} of service {item['service']}: {item['reason']}")
     if killed:

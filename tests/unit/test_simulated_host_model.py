@@ -155,3 +155,24 @@ def test_process_stop_ends_only_processes_running_from_the_directory():
     assert answer["processes"] == [{"pid": ours["pid"], "path": SHIM}]
     assert host.process(docker["pid"]) is not None
     assert host.service("containerd")["status"] == "Running"  # Name narrowed it to the shims
+
+
+def test_service_stop_answers_every_dependent_it_stopped_within_the_json_depth():
+    """A chain of running dependents must not nest past ConvertTo-Json's -Depth (5.1 would write a string)."""
+    from ansible_collections.wcow.buildkit.plugins.plugin_utils._host import script_text
+    from wcow_sim import dispatch
+
+    host = _running()
+    for name, parent in (("svc-a", "containerd"), ("svc-b", "svc-a"), ("svc-c", "svc-b")):
+        host.write_file(BIN + rf"\{name}.exe", f"SIMULATED-EXE {name} 1.0".encode())
+        host.register_service(name, f'"{BIN}\\{name}.exe"', depends_on=[parent])
+        assert host.start_service(name)
+    payload = {"caller": "t", "steps": [{"name": "service_stop", "script": script_text("service_stop"),
+                                         "params": {"Name": "containerd", "TimeoutSeconds": 5}}]}
+    rc, answer = dispatch.run_steps(host, payload)
+    assert rc == 0, answer
+    result = answer["steps"][0]["result"]
+    dependents = result["dependents"]
+    assert isinstance(dependents, list) and all(isinstance(d, dict) for d in dependents), dependents
+    assert [d["name"] for d in dependents] == ["svc-c", "svc-b", "svc-a"]  # the deepest first, as stopped
+    assert all(d["status"] == "Stopped" for d in dependents) and result["status"] == "Stopped"

@@ -4,6 +4,8 @@
 # captured from Win32_Service before stopping, is ended. Stopped is not exited: the process
 # may still hold its image locked, so wait (bounded) for it to exit too, and end it if it
 # outlives the wait. Every process ended is named in the answer (killed, pid, reason).
+# The dependents stopped come as one flat list (deepest first), so the answer stays within
+# the bootstrap's ConvertTo-Json -Depth however long the chain of dependents is.
 param(
     [Parameter(Mandatory = $true)][string]$Name,
     [int]$TimeoutSeconds = 60
@@ -12,17 +14,19 @@ param(
 function Stop-ServiceBounded {
     param(
         [Parameter(Mandatory = $true)][System.ServiceProcess.ServiceController]$Service,
-        [Parameter(Mandatory = $true)][int]$Seconds
+        [Parameter(Mandatory = $true)][int]$Seconds,
+        [Parameter(Mandatory = $true)][System.Collections.Generic.List[object]]$Stopped
     )
     $serviceName = [string]$Service.ServiceName
-    $answer = @{ name = $serviceName; changed = $false; killed = $false; pid = $null; reason = $null; dependents = @() }
+    $answer = @{ name = $serviceName; changed = $false; killed = $false; pid = $null; reason = $null }
     # Services that depend on this one stop first (ServiceController.Stop() would wait 30 s for each, then throw).
     foreach ($dependent in @($Service.DependentServices)) {
         $dependent.Refresh()
         if ($dependent.Status -ne 'Stopped') {
-            $answer.dependents += Stop-ServiceBounded -Service $dependent -Seconds $Seconds
+            Stop-ServiceBounded -Service $dependent -Seconds $Seconds -Stopped $Stopped
         }
     }
+    $Stopped.Add($answer)
     $Service.Refresh()
     # The service's own process, taken before stopping (ProcessId is 0 once Stopped). Only a service
     # that owns its process may have it ended; a shared svchost.exe is never touched.
@@ -36,7 +40,7 @@ function Stop-ServiceBounded {
     }
     if ($Service.Status -eq 'Stopped' -and -not $process) {
         $answer.status = 'Stopped'
-        return $answer
+        return
     }
     $answer.changed = $true
     if ($Service.Status -eq 'Running' -or $Service.Status -eq 'Paused') {
@@ -74,11 +78,14 @@ function Stop-ServiceBounded {
         throw "service $serviceName is still $($Service.Status) after its process exited"
     }
     $answer.status = 'Stopped'
-    $answer
 }
 
 $svc = Get-Service -Name $Name -ErrorAction SilentlyContinue
 if (-not $svc) {
     return @{ name = $Name; changed = $false; status = $null; killed = $false; dependents = @() }
 }
-Stop-ServiceBounded -Service $svc -Seconds $TimeoutSeconds
+$stopped = [System.Collections.Generic.List[object]]::new()
+Stop-ServiceBounded -Service $svc -Seconds $TimeoutSeconds -Stopped $stopped
+$own = $stopped[$stopped.Count - 1]
+$own.dependents = $stopped.GetRange(0, $stopped.Count - 1).ToArray()
+$own

@@ -30,20 +30,24 @@ def run_command(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     return {"rc": rc, "stdout": stdout, "stderr": stderr}
 
 
-def _stop_bounded(host: Host, name: str, seconds: int) -> dict[str, t.Any]:
-    """service_stop.ps1's Stop-ServiceBounded: dependents first, bounded waits, end the process."""
+def _stop_bounded(host: Host, name: str, seconds: int, stopped: list[dict[str, t.Any]]) -> None:
+    """service_stop.ps1's Stop-ServiceBounded: dependents first, bounded waits, end the process.
+
+    Appends one answer per service to `stopped`, dependents before the service they depend on.
+    """
     service = host.service(name)
     answer: dict[str, t.Any] = {"name": service["name"], "changed": False, "killed": False, "pid": None,
-                                "reason": None, "dependents": []}
+                                "reason": None}
     for dependent in host.dependents(name):
         if dependent["status"] != "Stopped":
-            answer["dependents"].append(_stop_bounded(host, dependent["name"], seconds))
+            _stop_bounded(host, dependent["name"], seconds, stopped)
+    stopped.append(answer)
     # Win32_Service.ProcessId, read before stopping (0 once the service is Stopped).
     process = host.process(service.get("pid"))
     answer["pid"] = process["pid"] if process else None
     if service["status"] == "Stopped" and not process:
         answer["status"] = "Stopped"
-        return answer
+        return
     answer["changed"] = True
     if service["status"] == "Running":
         host.request_stop(name)  # ServiceController.Stop(): sends the control, does not wait
@@ -60,7 +64,6 @@ def _stop_bounded(host: Host, name: str, seconds: int) -> dict[str, t.Any]:
         host.kill_process(process["pid"])
         answer["killed"] = True
     answer["status"] = "Stopped"
-    return answer
 
 
 @script("service_stop")
@@ -68,7 +71,9 @@ def service_stop(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     name = params["Name"]
     if host.service(name) is None:
         return {"name": name, "changed": False, "status": None, "killed": False, "dependents": []}
-    return _stop_bounded(host, name, int(params.get("TimeoutSeconds", 60)))
+    stopped: list[dict[str, t.Any]] = []
+    _stop_bounded(host, name, int(params.get("TimeoutSeconds", 60)), stopped)
+    return {**stopped[-1], "dependents": stopped[:-1]}
 
 
 @script("service_start")

@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 
-import pytest
 
 MODULE = "wcow.buildkit.win_containerd"
 EXE = r"c:\program files\containerd\bin\containerd.exe"
 CONFIG = r"c:\program files\containerd\config.toml"
-
-
-@pytest.fixture
-def converge(simulator, fake_github, tmp_path):
-    cache = tmp_path / "cache"
-
-    def run(hostvars=None, check=False, **args):
-        options = {**fake_github.options(cache_dir=str(cache)), **args}
-        play = [{"hosts": "windows_builders", "gather_facts": False,
-                 "tasks": [{"name": "containerd", MODULE: options}]}]
-        outcome = simulator.run(simulator.playbook(json.dumps(play)), {"sim-host": hostvars or {}}, check=check)
-        return outcome, outcome.result()
-    return run
 
 
 def _exe_version(state):

@@ -14,20 +14,6 @@ EXE = BIN + r"\containerd.exe"
 CONFIG = r"c:\program files\containerd\config.toml"
 
 
-@pytest.fixture
-def converge(simulator, fake_github, tmp_path):
-    """Run win_containerd once with the given arguments; answer the run and the host's result."""
-    cache = tmp_path / "cache"
-
-    def run(hostvars=None, check=False, **args):
-        options = {**fake_github.options(cache_dir=str(cache)), **args}
-        play = [{"hosts": "windows_builders", "gather_facts": False,
-                 "tasks": [{"name": "containerd", MODULE: options}]}]
-        outcome = simulator.run(simulator.playbook(json.dumps(play)), {"sim-host": hostvars or {}}, check=check)
-        return outcome, outcome.result()
-    return run
-
-
 def _edit(simulator, change):
     state = simulator.state()
     change(state)

@@ -7,9 +7,7 @@ host models after Windows (see tests/simulated/CONTRACT.md, "Faults").
 from __future__ import annotations
 
 import base64
-import json
 
-import pytest
 
 MODULE = "wcow.buildkit.win_containerd"
 BIN = r"C:\Program Files\containerd\bin"
@@ -17,19 +15,6 @@ EXE = BIN + r"\containerd.exe"
 SHIM = BIN + r"\containerd-shim-runhcs-v1.exe"
 DOCKER_SHIM = r"C:\Program Files\Docker\containerd-shim-runhcs-v1.exe"
 CONFIG_CHANGE = {"debug": {"level": "debug"}}
-
-
-@pytest.fixture
-def converge(simulator, fake_github, tmp_path):
-    cache = tmp_path / "cache"
-
-    def run(hostvars=None, check=False, **args):
-        options = {**fake_github.options(cache_dir=str(cache)), **args}
-        play = [{"hosts": "windows_builders", "gather_facts": False,
-                 "tasks": [{"name": "containerd", MODULE: options}]}]
-        outcome = simulator.run(simulator.playbook(json.dumps(play)), {"sim-host": hostvars or {}}, check=check)
-        return outcome, outcome.result()
-    return run
 
 
 def _faults(**faults):

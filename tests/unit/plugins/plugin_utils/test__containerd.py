@@ -78,7 +78,8 @@ def test_fresh_install_order():
     (_observed(config_text="old", companions=BUILDKITD_RUNNING),
      [("file_write", INSTALL + r"\config.toml.new"), ("run_command", ""), ("path_remove", INSTALL + r"\config.toml.new"),
      ("service_stop", "buildkitd"), ("service_stop", "containerd"),
-      ("file_write", INSTALL + r"\config.toml"), ("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd"), ("service_start", "buildkitd")],
+      ("file_write", INSTALL + r"\config.toml"), ("directory_ensure", r"C:\ProgramData\containerd"),
+      ("service_start", "containerd"), ("service_start", "buildkitd")],
      "write " + INSTALL + r"\config.toml"),
     (_observed(service={**CONVERGED.service, "status": "Stopped"}, pipe_ready=False),
      [("directory_ensure", r"C:\ProgramData\containerd"), ("service_start", "containerd")], "start service containerd"),
@@ -281,8 +282,8 @@ def test_observe_reads_the_config_digest():
 
 
 def test_recovery_undoes_only_what_ran():
-    old = _observed(version="1.7.29", service={**CONVERGED.service, "command_line": CONVERGED.service["command_line"]
-                                                .replace("--log-level info", "--log-level debug")})
+    command_line = CONVERGED.service["command_line"].replace("--log-level info", "--log-level debug")
+    old = _observed(version="1.7.29", service={**CONVERGED.service, "command_line": command_line})
     plan = _containerd.plan(DESIRED, old)
     unregister = next(i for i, s in enumerate(plan.steps) if s.params.get("FilePath") == _containerd.SC_EXE)
     assert _containerd.recovery(DESIRED, old, []) == []  # nothing stopped or changed yet

@@ -125,6 +125,8 @@ notes:
     C(ansible_winrm_operation_timeout_sec).
   - Docker Engine may run its own containerd (pipe C(docker-containerd)); the module warns when it finds one and
     installs the standalone service beside it.
+  - C(become) is not supported and fails the task before the host is contacted; connect as a user in the local
+    Administrators group instead.
 """
 
 EXAMPLES = r"""

@@ -38,7 +38,6 @@ Usage: python tests/tools/ps_answers.py [FILE_OR_DIR ...]   (default: every ship
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 import sys
 import typing as t
@@ -46,8 +45,9 @@ import typing as t
 import tree_sitter
 import tree_sitter_powershell
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SHIPPED_GLOB = "plugins/**/*.ps1"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from ps_grammar import REPO, SHIPPED_GLOB, SyntaxProblem  # noqa: E402  # pylint: disable=wrong-import-position
+
 _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
 # Cmdlets whose output objects ConvertTo-Json does not write as plain values (lower case).
@@ -85,19 +85,8 @@ _WRAPPERS = frozenset((
 ))
 
 
-@dataclasses.dataclass(frozen=True)
-class AnswerProblem:
-    path: pathlib.Path
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        try:
-            shown = self.path.resolve().relative_to(pathlib.Path.cwd())
-        except ValueError:
-            shown = self.path
-        return f"{shown}:{self.line}:{self.column}: {self.message}"
+# A finding prints like a grammar error: `file:line:column: message`.
+AnswerProblem = SyntaxProblem
 
 
 def _text(node: tree_sitter.Node) -> str:

@@ -100,12 +100,15 @@ class ActionModule(WindowsAction):
             merged = _containerd_config.merge(_containerd_config.default_config(version), args["config"])
         except _containerd_config.ContainerdConfigError as exc:
             raise ModuleFailure(f"{self.module_name}: {exc}") from None
+        newer = _containerd_config.newer_series_warning(version)
+        if newer:
+            display.warning(f"{self.module_name}: {newer}")
         return _containerd.Desired(
             **common,
             version=version,
             config_text=config_text,
             archive_path=ntpath.join(HOST_ARTIFACT_DIR, _artifacts.PROJECTS["containerd"].asset_name(version)),
-            pipe_address=(merged.get("grpc") or {}).get("address") or _containerd.DEFAULT_PIPE,
+            pipe_address=_containerd_config.grpc_address(merged, version) or _containerd.DEFAULT_PIPE,
         )
 
     def _resolve_version(self, args: dict[str, t.Any]) -> str:

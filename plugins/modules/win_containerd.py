@@ -70,7 +70,15 @@ options:
         C(plugins."io.containerd.cri.v1.images") / C(plugins."io.containerd.cri.v1.runtime") for 2.x. Keys of the
         other schema are refused with the name of the right one.
       - A V(null) value removes that key from the defaults; lists replace the default list whole.
-      - containerd 2.2 and later use the 2.1 defaults (the newest captured).
+      - Supported series, each rendered from its own C(containerd config default) shipped with the collection
+        - 1.7 (config C(version = 2)), 2.0, 2.1 and 2.2 (C(version = 3)), 2.3 (C(version = 4)). A release newer
+        than 2.3 uses the 2.3 defaults and the module warns naming the series used. C(latest) (the role's default
+        C(containerd_version)) is the newest stable GitHub release, so its series decides the schema.
+      - In config version 4 (containerd 2.3) the grpc, ttrpc, debug and metrics listeners live under
+        C(plugins."io.containerd.server.v1.grpc") and its siblings; top-level C(grpc.address) is refused for a 2.3
+        target (and the plugin place for older ones). The module waits on the pipe the target schema names.
+      - Host-dependent defaults (containerd 2.x C(plugins."io.containerd.runtime.v2.task".platforms), which names
+        the host's OS build) are left out, so each host's containerd computes them at start; set them here to pin.
     type: dict
     default: {}
   config_path:

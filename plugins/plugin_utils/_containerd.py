@@ -239,9 +239,12 @@ def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> lis
 def _as_found(desired: Desired, observed: Observed) -> Desired:
     """The service as it ran before: its pipe (from the config found) and its log file (from its command line)."""
     try:
-        grpc = tomllib.loads(observed.config_text or "").get("grpc") or {}
+        found = tomllib.loads(observed.config_text or "")
     except tomllib.TOMLDecodeError:
-        grpc = {}
+        found = {}
+    # Config version 4 (containerd 2.3) keeps the pipe in plugins, older schemas at top-level grpc.
+    plugins = found.get("plugins") if isinstance(found.get("plugins"), dict) else {}
+    grpc = (plugins.get("io.containerd.server.v1.grpc") if found.get("version") == 4 else found.get("grpc")) or {}
     argv = split_win32((observed.service or {}).get("command_line") or "")
     log_file = argv[argv.index("--log-file") + 1] if "--log-file" in argv[:-1] else desired.log_file
     address = grpc.get("address") if isinstance(grpc, dict) and isinstance(grpc.get("address"), str) else None

@@ -4,16 +4,21 @@
 
 config.toml is ``containerd config default`` of the target release deep-merged
 with the user's ``config`` option.  The controller renders it from the defaults
-embedded below, so check mode and diff work before any containerd binary is on
-the host.
+shipped in ``containerd_defaults/<series>.toml``, so check mode and diff work
+before any containerd binary is on the host.
 
-Defaults by release series (``default_series``):
+Defaults by release series (``default_series``), each the capture of its newest
+patch release known here:
 
-* 1.7.x  -> 1.7 defaults, config schema ``version = 2``
-* 2.0.x  -> 2.0 defaults, schema ``version = 3``
-* 2.1.0 and later 2.x -> 2.1 defaults, schema ``version = 3``.  Keys added by a
-  later 2.x release are absent, so containerd applies its built-in defaults for
-  them (the pinned sandbox image stays pause:3.10 unless ``config`` sets it).
+* 1.7.x -> 1.7 (1.7.34), config schema ``version = 2``
+* 2.0.x -> 2.0 (2.0.11), 2.1.x -> 2.1 (2.1.9), 2.2.x -> 2.2 (2.2.7): schema ``version = 3``
+* 2.3.x -> 2.3 (2.3.4): schema ``version = 4`` (grpc/ttrpc/debug/metrics servers moved
+  into ``plugins.'io.containerd.server.v1.*'``).
+* anything newer -> the 2.3 defaults, with a warning (``newer_series_warning``).
+
+Host-dependent values (see ``_HOST_DEPENDENT``): 1.7 has none; every 2.x series
+writes the host's OS build in ``plugins.'io.containerd.runtime.v2.task'.platforms``.
+It is left out of the rendered file so the host's containerd computes it.
 
 Merge rule (``merge``): tables merge key by key; any other value (string, number,
 boolean, array) replaces the default; ``None`` removes the key, so
@@ -24,6 +29,7 @@ replaced whole, never appended to.
 from __future__ import annotations
 
 import datetime
+import pathlib
 import re
 import tomllib
 import types
@@ -43,706 +49,59 @@ class ContainerdConfigError(ValueError):
 # The module option whose value is the user's override dict; error messages start with it.
 OPTION = "config"
 
-# `containerd.exe config default`, containerd 1.7.29 windows/amd64.
-_DEFAULT_1_7 = r"""disabled_plugins = []
-imports = []
-oom_score = 0
-plugin_dir = ""
-required_plugins = []
-root = "C:\\ProgramData\\containerd\\root"
-state = "C:\\ProgramData\\containerd\\state"
-temp = ""
-version = 2
-
-[cgroup]
-  path = ""
-
-[debug]
-  address = ""
-  format = ""
-  gid = 0
-  level = ""
-  uid = 0
-
-[grpc]
-  address = "\\\\.\\pipe\\containerd-containerd"
-  gid = 0
-  max_recv_message_size = 16777216
-  max_send_message_size = 16777216
-  tcp_address = ""
-  tcp_tls_ca = ""
-  tcp_tls_cert = ""
-  tcp_tls_key = ""
-  uid = 0
-
-[metrics]
-  address = ""
-  grpc_histogram = false
-
-[plugins]
-
-  [plugins."io.containerd.gc.v1.scheduler"]
-    deletion_threshold = 0
-    mutation_threshold = 100
-    pause_threshold = 0.02
-    schedule_delay = "0s"
-    startup_delay = "100ms"
-
-  [plugins."io.containerd.grpc.v1.cri"]
-    cdi_spec_dirs = []
-    device_ownership_from_security_context = false
-    disable_apparmor = false
-    disable_cgroup = false
-    disable_hugetlb_controller = false
-    disable_proc_mount = false
-    disable_tcp_service = true
-    drain_exec_sync_io_timeout = "0s"
-    enable_cdi = false
-    enable_selinux = false
-    enable_tls_streaming = false
-    enable_unprivileged_icmp = false
-    enable_unprivileged_ports = false
-    ignore_deprecation_warnings = []
-    ignore_image_defined_volumes = false
-    image_pull_progress_timeout = "5m0s"
-    image_pull_with_sync_fs = false
-    max_concurrent_downloads = 3
-    max_container_log_line_size = 16384
-    netns_mounts_under_state_dir = false
-    restrict_oom_score_adj = false
-    sandbox_image = "registry.k8s.io/pause:3.8"
-    selinux_category_range = 0
-    stats_collect_period = 10
-    stream_idle_timeout = "4h0m0s"
-    stream_server_address = "127.0.0.1"
-    stream_server_port = "0"
-    systemd_cgroup = false
-    tolerate_missing_hugetlb_controller = false
-    unset_seccomp_profile = ""
-
-    [plugins."io.containerd.grpc.v1.cri".cni]
-      bin_dir = "C:\\Program Files\\containerd\\cni\\bin"
-      conf_dir = "C:\\Program Files\\containerd\\cni\\conf"
-      conf_template = ""
-      ip_pref = ""
-      max_conf_num = 1
-      setup_serially = false
-
-    [plugins."io.containerd.grpc.v1.cri".containerd]
-      default_runtime_name = "runhcs-wcow-process"
-      disable_snapshot_annotations = false
-      discard_unpacked_layers = false
-      ignore_blockio_not_enabled_errors = false
-      ignore_rdt_not_enabled_errors = false
-      no_pivot = false
-      snapshotter = "windows"
-
-      [plugins."io.containerd.grpc.v1.cri".containerd.default_runtime]
-        base_runtime_spec = ""
-        cni_conf_dir = ""
-        cni_max_conf_num = 0
-        container_annotations = []
-        pod_annotations = []
-        privileged_without_host_devices = false
-        privileged_without_host_devices_all_devices_allowed = false
-        runtime_engine = ""
-        runtime_path = ""
-        runtime_root = ""
-        runtime_type = ""
-        sandbox_mode = ""
-        snapshotter = ""
-
-        [plugins."io.containerd.grpc.v1.cri".containerd.default_runtime.options]
-
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes]
-
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runhcs-wcow-hypervisor]
-          base_runtime_spec = ""
-          cni_conf_dir = ""
-          cni_max_conf_num = 0
-          container_annotations = ["io.microsoft.container.*"]
-          pod_annotations = ["io.microsoft.virtualmachine.*"]
-          privileged_without_host_devices = false
-          privileged_without_host_devices_all_devices_allowed = false
-          runtime_engine = ""
-          runtime_path = ""
-          runtime_root = ""
-          runtime_type = "io.containerd.runhcs.v1"
-          sandbox_mode = ""
-          snapshotter = ""
-
-          [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runhcs-wcow-hypervisor.options]
-            SandboxIsolation = 1
-            ScaleCpuLimitsToSandbox = true
-
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runhcs-wcow-process]
-          base_runtime_spec = ""
-          cni_conf_dir = ""
-          cni_max_conf_num = 0
-          container_annotations = ["io.microsoft.container.*"]
-          pod_annotations = []
-          privileged_without_host_devices = false
-          privileged_without_host_devices_all_devices_allowed = false
-          runtime_engine = ""
-          runtime_path = ""
-          runtime_root = ""
-          runtime_type = "io.containerd.runhcs.v1"
-          sandbox_mode = ""
-          snapshotter = ""
-
-          [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runhcs-wcow-process.options]
-
-      [plugins."io.containerd.grpc.v1.cri".containerd.untrusted_workload_runtime]
-        base_runtime_spec = ""
-        cni_conf_dir = ""
-        cni_max_conf_num = 0
-        container_annotations = []
-        pod_annotations = []
-        privileged_without_host_devices = false
-        privileged_without_host_devices_all_devices_allowed = false
-        runtime_engine = ""
-        runtime_path = ""
-        runtime_root = ""
-        runtime_type = ""
-        sandbox_mode = ""
-        snapshotter = ""
-
-        [plugins."io.containerd.grpc.v1.cri".containerd.untrusted_workload_runtime.options]
-
-    [plugins."io.containerd.grpc.v1.cri".image_decryption]
-      key_model = "node"
-
-    [plugins."io.containerd.grpc.v1.cri".registry]
-      config_path = ""
-
-      [plugins."io.containerd.grpc.v1.cri".registry.auths]
-
-      [plugins."io.containerd.grpc.v1.cri".registry.configs]
-
-      [plugins."io.containerd.grpc.v1.cri".registry.headers]
-
-      [plugins."io.containerd.grpc.v1.cri".registry.mirrors]
-
-    [plugins."io.containerd.grpc.v1.cri".x509_key_pair_streaming]
-      tls_cert_file = ""
-      tls_key_file = ""
-
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "C:\\ProgramData\\containerd\\root\\opt"
-
-  [plugins."io.containerd.internal.v1.restart"]
-    interval = "10s"
-
-  [plugins."io.containerd.internal.v1.tracing"]
-
-  [plugins."io.containerd.metadata.v1.bolt"]
-    content_sharing_policy = "shared"
-
-  [plugins."io.containerd.nri.v1.nri"]
-    disable = true
-    disable_connections = false
-    plugin_config_path = "/etc/nri/conf.d"
-    plugin_path = "/opt/nri/plugins"
-    plugin_registration_timeout = "5s"
-    plugin_request_timeout = "2s"
-    socket_path = "/var/run/nri/nri.sock"
-
-  [plugins."io.containerd.runtime.v2.task"]
-    platforms = ["windows/amd64", "linux/amd64"]
-    sched_core = false
-
-  [plugins."io.containerd.service.v1.diff-service"]
-    default = ["windows", "windows-lcow"]
-    sync_fs = false
-
-  [plugins."io.containerd.service.v1.tasks-service"]
-    blockio_config_file = ""
-    rdt_config_file = ""
-
-  [plugins."io.containerd.tracing.processor.v1.otlp"]
-
-  [plugins."io.containerd.transfer.v1.local"]
-    config_path = ""
-    max_concurrent_downloads = 3
-    max_concurrent_uploaded_layers = 3
-
-    [[plugins."io.containerd.transfer.v1.local".unpack_config]]
-      differ = "walking"
-      platform = "windows/amd64"
-      snapshotter = "windows"
-
-[proxy_plugins]
-
-[stream_processors]
-
-  [stream_processors."io.containerd.ocicrypt.decoder.v1.tar"]
-    accepts = ["application/vnd.oci.image.layer.v1.tar+encrypted"]
-    args = ["--decryption-keys-path", "C:\\Program Files\\containerd\\ocicrypt\\keys"]
-    env = ["OCICRYPT_KEYPROVIDER_CONFIG=C:\\Program Files\\containerd\\ocicrypt\\ocicrypt_keyprovider.conf"]
-    path = "ctd-decoder"
-    returns = "application/vnd.oci.image.layer.v1.tar"
-
-  [stream_processors."io.containerd.ocicrypt.decoder.v1.tar.gzip"]
-    accepts = ["application/vnd.oci.image.layer.v1.tar+gzip+encrypted"]
-    args = ["--decryption-keys-path", "C:\\Program Files\\containerd\\ocicrypt\\keys"]
-    env = ["OCICRYPT_KEYPROVIDER_CONFIG=C:\\Program Files\\containerd\\ocicrypt\\ocicrypt_keyprovider.conf"]
-    path = "ctd-decoder"
-    returns = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-[timeouts]
-  "io.containerd.timeout.bolt.open" = "0s"
-  "io.containerd.timeout.metrics.shimstats" = "2s"
-  "io.containerd.timeout.shim.cleanup" = "5s"
-  "io.containerd.timeout.shim.load" = "5s"
-  "io.containerd.timeout.shim.shutdown" = "3s"
-  "io.containerd.timeout.task.state" = "2s"
-
-[ttrpc]
-  address = ""
-  gid = 0
-  uid = 0
-"""
-
-# `containerd.exe config default`, containerd 2.0.11 windows/amd64.
-_DEFAULT_2_0 = r"""version = 3
-root = 'C:\ProgramData\containerd\root'
-state = 'C:\ProgramData\containerd\state'
-temp = ''
-plugin_dir = ''
-disabled_plugins = []
-required_plugins = []
-oom_score = 0
-imports = []
-
-[grpc]
-  address = '\\.\pipe\containerd-containerd'
-  tcp_address = ''
-  tcp_tls_ca = ''
-  tcp_tls_cert = ''
-  tcp_tls_key = ''
-  uid = 0
-  gid = 0
-  max_recv_message_size = 16777216
-  max_send_message_size = 16777216
-
-[ttrpc]
-  address = ''
-  uid = 0
-  gid = 0
-
-[debug]
-  address = ''
-  uid = 0
-  gid = 0
-  level = ''
-  format = ''
-
-[metrics]
-  address = ''
-  grpc_histogram = false
-
-[plugins]
-  [plugins.'io.containerd.cri.v1.images']
-    snapshotter = 'windows'
-    disable_snapshot_annotations = false
-    discard_unpacked_layers = false
-    max_concurrent_downloads = 3
-    image_pull_progress_timeout = '5m0s'
-    image_pull_with_sync_fs = false
-    stats_collect_period = 10
-
-    [plugins.'io.containerd.cri.v1.images'.pinned_images]
-      sandbox = 'registry.k8s.io/pause:3.10'
-
-    [plugins.'io.containerd.cri.v1.images'.registry]
-      config_path = ''
-
-    [plugins.'io.containerd.cri.v1.images'.image_decryption]
-      key_model = 'node'
-
-  [plugins.'io.containerd.cri.v1.runtime']
-    enable_selinux = false
-    selinux_category_range = 0
-    max_container_log_line_size = 16384
-    disable_apparmor = false
-    restrict_oom_score_adj = false
-    disable_proc_mount = false
-    unset_seccomp_profile = ''
-    tolerate_missing_hugetlb_controller = false
-    disable_hugetlb_controller = false
-    device_ownership_from_security_context = false
-    ignore_image_defined_volumes = false
-    netns_mounts_under_state_dir = false
-    enable_unprivileged_ports = false
-    enable_unprivileged_icmp = false
-    enable_cdi = false
-    cdi_spec_dirs = []
-    drain_exec_sync_io_timeout = '0s'
-    ignore_deprecation_warnings = []
-
-    [plugins.'io.containerd.cri.v1.runtime'.containerd]
-      default_runtime_name = 'runhcs-wcow-process'
-      ignore_blockio_not_enabled_errors = false
-      ignore_rdt_not_enabled_errors = false
-
-      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes]
-        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runhcs-wcow-hypervisor]
-          runtime_type = 'io.containerd.runhcs.v1'
-          runtime_path = ''
-          pod_annotations = ['io.microsoft.virtualmachine.*']
-          container_annotations = ['io.microsoft.container.*']
-          privileged_without_host_devices = false
-          privileged_without_host_devices_all_devices_allowed = false
-          base_runtime_spec = ''
-          cni_conf_dir = ''
-          cni_max_conf_num = 0
-          snapshotter = ''
-          sandboxer = ''
-          io_type = ''
-
-          [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runhcs-wcow-hypervisor.options]
-            SandboxIsolation = 1
-            ScaleCpuLimitsToSandbox = true
-
-        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runhcs-wcow-process]
-          runtime_type = 'io.containerd.runhcs.v1'
-          runtime_path = ''
-          pod_annotations = []
-          container_annotations = ['io.microsoft.container.*']
-          privileged_without_host_devices = false
-          privileged_without_host_devices_all_devices_allowed = false
-          base_runtime_spec = ''
-          cni_conf_dir = ''
-          cni_max_conf_num = 0
-          snapshotter = ''
-          sandboxer = ''
-          io_type = ''
-
-    [plugins.'io.containerd.cri.v1.runtime'.cni]
-      bin_dir = 'C:\Program Files\containerd\cni\bin'
-      conf_dir = 'C:\Program Files\containerd\cni\conf'
-      max_conf_num = 1
-      setup_serially = false
-      conf_template = ''
-      ip_pref = ''
-      use_internal_loopback = false
-
-  [plugins.'io.containerd.gc.v1.scheduler']
-    pause_threshold = 0.02
-    deletion_threshold = 0
-    mutation_threshold = 100
-    schedule_delay = '0s'
-    startup_delay = '100ms'
-
-  [plugins.'io.containerd.grpc.v1.cri']
-    disable_tcp_service = true
-    stream_server_address = '127.0.0.1'
-    stream_server_port = '0'
-    stream_idle_timeout = '4h0m0s'
-    enable_tls_streaming = false
-
-    [plugins.'io.containerd.grpc.v1.cri'.x509_key_pair_streaming]
-      tls_cert_file = ''
-      tls_key_file = ''
-
-  [plugins.'io.containerd.image-verifier.v1.bindir']
-    bin_dir = 'C:\ProgramData\containerd\root\opt\image-verifier\bin'
-    max_verifiers = 10
-    per_verifier_timeout = '10s'
-
-  [plugins.'io.containerd.internal.v1.opt']
-    path = 'C:\ProgramData\containerd\root\opt'
-
-  [plugins.'io.containerd.internal.v1.tracing']
-
-  [plugins.'io.containerd.metadata.v1.bolt']
-    content_sharing_policy = 'shared'
-
-  [plugins.'io.containerd.monitor.container.v1.restart']
-    interval = '10s'
-
-  [plugins.'io.containerd.nri.v1.nri']
-    disable = false
-    socket_path = '/var/run/nri/nri.sock'
-    plugin_path = '/opt/nri/plugins'
-    plugin_config_path = '/etc/nri/conf.d'
-    plugin_registration_timeout = '5s'
-    plugin_request_timeout = '2s'
-    disable_connections = false
-
-  [plugins.'io.containerd.runtime.v2.task']
-    platforms = ['windows(6.1.7601)/amd64', 'linux/amd64']
-
-  [plugins.'io.containerd.service.v1.diff-service']
-    default = ['windows', 'windows-lcow']
-    sync_fs = false
-
-  [plugins.'io.containerd.service.v1.tasks-service']
-    blockio_config_file = ''
-    rdt_config_file = ''
-
-  [plugins.'io.containerd.shim.v1.manager']
-    env = []
-
-  [plugins.'io.containerd.tracing.processor.v1.otlp']
-
-  [plugins.'io.containerd.transfer.v1.local']
-    max_concurrent_downloads = 3
-    max_concurrent_uploaded_layers = 3
-    config_path = ''
-
-[cgroup]
-  path = ''
-
-[timeouts]
-  'io.containerd.timeout.bolt.open' = '0s'
-  'io.containerd.timeout.metrics.shimstats' = '2s'
-  'io.containerd.timeout.shim.cleanup' = '5s'
-  'io.containerd.timeout.shim.load' = '5s'
-  'io.containerd.timeout.shim.shutdown' = '3s'
-  'io.containerd.timeout.task.state' = '2s'
-
-[stream_processors]
-  [stream_processors.'io.containerd.ocicrypt.decoder.v1.tar']
-    accepts = ['application/vnd.oci.image.layer.v1.tar+encrypted']
-    returns = 'application/vnd.oci.image.layer.v1.tar'
-    path = 'ctd-decoder'
-    args = ['--decryption-keys-path', 'C:\Program Files\containerd\ocicrypt\keys']
-    env = ['OCICRYPT_KEYPROVIDER_CONFIG=C:\Program Files\containerd\ocicrypt\ocicrypt_keyprovider.conf']
-
-  [stream_processors.'io.containerd.ocicrypt.decoder.v1.tar.gzip']
-    accepts = ['application/vnd.oci.image.layer.v1.tar+gzip+encrypted']
-    returns = 'application/vnd.oci.image.layer.v1.tar+gzip'
-    path = 'ctd-decoder'
-    args = ['--decryption-keys-path', 'C:\Program Files\containerd\ocicrypt\keys']
-    env = ['OCICRYPT_KEYPROVIDER_CONFIG=C:\Program Files\containerd\ocicrypt\ocicrypt_keyprovider.conf']
-"""
-
-# `containerd.exe config default`, containerd 2.1.5 windows/amd64.
-_DEFAULT_2_1 = r"""version = 3
-root = 'C:\ProgramData\containerd\root'
-state = 'C:\ProgramData\containerd\state'
-temp = ''
-disabled_plugins = []
-required_plugins = []
-oom_score = 0
-imports = []
-
-[grpc]
-  address = '\\.\pipe\containerd-containerd'
-  tcp_address = ''
-  tcp_tls_ca = ''
-  tcp_tls_cert = ''
-  tcp_tls_key = ''
-  uid = 0
-  gid = 0
-  max_recv_message_size = 16777216
-  max_send_message_size = 16777216
-
-[ttrpc]
-  address = ''
-  uid = 0
-  gid = 0
-
-[debug]
-  address = ''
-  uid = 0
-  gid = 0
-  level = ''
-  format = ''
-
-[metrics]
-  address = ''
-  grpc_histogram = false
-
-[plugins]
-  [plugins.'io.containerd.cri.v1.images']
-    snapshotter = 'windows'
-    disable_snapshot_annotations = false
-    discard_unpacked_layers = false
-    max_concurrent_downloads = 3
-    concurrent_layer_fetch_buffer = 0
-    image_pull_progress_timeout = '5m0s'
-    image_pull_with_sync_fs = false
-    stats_collect_period = 10
-    use_local_image_pull = false
-
-    [plugins.'io.containerd.cri.v1.images'.pinned_images]
-      sandbox = 'registry.k8s.io/pause:3.10'
-
-    [plugins.'io.containerd.cri.v1.images'.registry]
-      config_path = ''
-
-    [plugins.'io.containerd.cri.v1.images'.image_decryption]
-      key_model = 'node'
-
-  [plugins.'io.containerd.cri.v1.runtime']
-    enable_selinux = false
-    selinux_category_range = 0
-    max_container_log_line_size = 16384
-    disable_apparmor = false
-    restrict_oom_score_adj = false
-    disable_proc_mount = false
-    unset_seccomp_profile = ''
-    tolerate_missing_hugetlb_controller = false
-    disable_hugetlb_controller = false
-    device_ownership_from_security_context = false
-    ignore_image_defined_volumes = false
-    netns_mounts_under_state_dir = false
-    enable_unprivileged_ports = false
-    enable_unprivileged_icmp = false
-    enable_cdi = false
-    cdi_spec_dirs = []
-    drain_exec_sync_io_timeout = '0s'
-    ignore_deprecation_warnings = []
-
-    [plugins.'io.containerd.cri.v1.runtime'.containerd]
-      default_runtime_name = 'runhcs-wcow-process'
-      ignore_blockio_not_enabled_errors = false
-      ignore_rdt_not_enabled_errors = false
-
-      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes]
-        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runhcs-wcow-hypervisor]
-          runtime_type = 'io.containerd.runhcs.v1'
-          runtime_path = ''
-          pod_annotations = ['io.microsoft.virtualmachine.*']
-          container_annotations = ['io.microsoft.container.*']
-          privileged_without_host_devices = false
-          privileged_without_host_devices_all_devices_allowed = false
-          cgroup_writable = false
-          base_runtime_spec = ''
-          cni_conf_dir = ''
-          cni_max_conf_num = 0
-          snapshotter = ''
-          sandboxer = ''
-          io_type = ''
-
-          [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runhcs-wcow-hypervisor.options]
-            SandboxIsolation = 1
-            ScaleCpuLimitsToSandbox = true
-
-        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runhcs-wcow-process]
-          runtime_type = 'io.containerd.runhcs.v1'
-          runtime_path = ''
-          pod_annotations = []
-          container_annotations = ['io.microsoft.container.*']
-          privileged_without_host_devices = false
-          privileged_without_host_devices_all_devices_allowed = false
-          cgroup_writable = false
-          base_runtime_spec = ''
-          cni_conf_dir = ''
-          cni_max_conf_num = 0
-          snapshotter = ''
-          sandboxer = ''
-          io_type = ''
-
-    [plugins.'io.containerd.cri.v1.runtime'.cni]
-      bin_dir = ''
-      bin_dirs = ['C:\Program Files\containerd\cni\bin']
-      conf_dir = 'C:\Program Files\containerd\cni\conf'
-      max_conf_num = 1
-      setup_serially = false
-      conf_template = ''
-      ip_pref = ''
-      use_internal_loopback = false
-
-  [plugins.'io.containerd.gc.v1.scheduler']
-    pause_threshold = 0.02
-    deletion_threshold = 0
-    mutation_threshold = 100
-    schedule_delay = '0s'
-    startup_delay = '100ms'
-
-  [plugins.'io.containerd.grpc.v1.cri']
-    disable_tcp_service = true
-    stream_server_address = '127.0.0.1'
-    stream_server_port = '0'
-    stream_idle_timeout = '4h0m0s'
-    enable_tls_streaming = false
-
-    [plugins.'io.containerd.grpc.v1.cri'.x509_key_pair_streaming]
-      tls_cert_file = ''
-      tls_key_file = ''
-
-  [plugins.'io.containerd.image-verifier.v1.bindir']
-    bin_dir = 'C:\ProgramData\containerd\root\opt\image-verifier\bin'
-    max_verifiers = 10
-    per_verifier_timeout = '10s'
-
-  [plugins.'io.containerd.internal.v1.opt']
-    path = 'C:\ProgramData\containerd\root\opt'
-
-  [plugins.'io.containerd.internal.v1.tracing']
-
-  [plugins.'io.containerd.metadata.v1.bolt']
-    content_sharing_policy = 'shared'
-    no_sync = false
-
-  [plugins.'io.containerd.monitor.container.v1.restart']
-    interval = '10s'
-
-  [plugins.'io.containerd.nri.v1.nri']
-    disable = false
-    socket_path = '/var/run/nri/nri.sock'
-    plugin_path = '/opt/nri/plugins'
-    plugin_config_path = '/etc/nri/conf.d'
-    plugin_registration_timeout = '5s'
-    plugin_request_timeout = '2s'
-    disable_connections = false
-
-  [plugins.'io.containerd.runtime.v2.task']
-    platforms = ['windows(6.1.7601)/amd64', 'linux/amd64']
-
-  [plugins.'io.containerd.service.v1.diff-service']
-    default = ['windows', 'windows-lcow']
-    sync_fs = false
-
-  [plugins.'io.containerd.service.v1.tasks-service']
-    blockio_config_file = ''
-    rdt_config_file = ''
-
-  [plugins.'io.containerd.shim.v1.manager']
-    env = []
-
-  [plugins.'io.containerd.tracing.processor.v1.otlp']
-
-  [plugins.'io.containerd.transfer.v1.local']
-    max_concurrent_downloads = 3
-    concurrent_layer_fetch_buffer = 0
-    max_concurrent_uploaded_layers = 3
-    check_platform_supported = false
-    config_path = ''
-
-[cgroup]
-  path = ''
-
-[timeouts]
-  'io.containerd.timeout.bolt.open' = '0s'
-  'io.containerd.timeout.cri.defercleanup' = '1m0s'
-  'io.containerd.timeout.metrics.shimstats' = '2s'
-  'io.containerd.timeout.shim.cleanup' = '5s'
-  'io.containerd.timeout.shim.load' = '5s'
-  'io.containerd.timeout.shim.shutdown' = '3s'
-  'io.containerd.timeout.task.state' = '2s'
-
-[stream_processors]
-  [stream_processors.'io.containerd.ocicrypt.decoder.v1.tar']
-    accepts = ['application/vnd.oci.image.layer.v1.tar+encrypted']
-    returns = 'application/vnd.oci.image.layer.v1.tar'
-    path = 'ctd-decoder'
-    args = ['--decryption-keys-path', 'C:\Program Files\containerd\ocicrypt\keys']
-    env = ['OCICRYPT_KEYPROVIDER_CONFIG=C:\Program Files\containerd\ocicrypt\ocicrypt_keyprovider.conf']
-
-  [stream_processors.'io.containerd.ocicrypt.decoder.v1.tar.gzip']
-    accepts = ['application/vnd.oci.image.layer.v1.tar+gzip+encrypted']
-    returns = 'application/vnd.oci.image.layer.v1.tar+gzip'
-    path = 'ctd-decoder'
-    args = ['--decryption-keys-path', 'C:\Program Files\containerd\ocicrypt\keys']
-    env = ['OCICRYPT_KEYPROVIDER_CONFIG=C:\Program Files\containerd\ocicrypt\ocicrypt_keyprovider.conf']
-"""
-
-DEFAULTS: Mapping[str, str] = types.MappingProxyType({"1.7": _DEFAULT_1_7, "2.0": _DEFAULT_2_0, "2.1": _DEFAULT_2_1})
-_SCHEMA_BY_SERIES = {"1.7": 2, "2.0": 3, "2.1": 3}
+_Path = tuple[t.Any, ...]
+
+# `containerd.exe config default` of the newest captured release of each series, shipped beside the
+# host scripts (containerd_defaults/<series>.toml) and read the way _host reads scripts/.
+DEFAULTS_DIR = pathlib.Path(__file__).resolve().parent / "containerd_defaults"
+SERIES = ("1.7", "2.0", "2.1", "2.2", "2.3")
+NEWEST_SERIES = SERIES[-1]
+_SCHEMA_BY_SERIES = {"1.7": 2, "2.0": 3, "2.1": 3, "2.2": 3, "2.3": 4}
+
+# Host-dependent values in `config default`, by series (found by diffing captures of one release made
+# on different machines): 2.x writes the capturing host's OS build into
+# plugins.'io.containerd.runtime.v2.task'.platforms (windows(<major>.<minor>.<build>)/amd64).
+# 1.7 has none.  We LEAVE THAT KEY OUT of the rendered file rather than render the target's build:
+# containerd fills a missing key from the same built-in default that `config default` printed, so the
+# host's own containerd computes it at every start - it stays right after an in-place OS upgrade,
+# needs no extra value from the host and no second source of truth for how containerd spells it.
+# A user who wants a fixed list can still set it in `config`.
+_HOST_DEPENDENT: Mapping[str, tuple[_Path, ...]] = types.MappingProxyType({
+    "1.7": (),
+    **{s: (("plugins", "io.containerd.runtime.v2.task", "platforms"),) for s in SERIES[1:]},
+})
+
+
+def _read_defaults(series: str) -> str:
+    path = DEFAULTS_DIR / f"{series}.toml"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContainerdConfigError(f"wcow.buildkit is missing its containerd {series} defaults ({path}): "
+                                    f"{exc.strerror}; reinstall the collection.") from None
+
+
+class _Defaults(Mapping):
+    """series -> `containerd config default` text, read from DEFAULTS_DIR on first use."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def __getitem__(self, series: str) -> str:
+        if series not in SERIES:
+            raise KeyError(series)
+        if series not in self._cache:
+            self._cache[series] = _read_defaults(series)
+        return self._cache[series]
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(SERIES)
+
+    def __len__(self) -> int:
+        return len(SERIES)
+
+
+DEFAULTS: Mapping[str, str] = _Defaults()
 
 _VERSION = re.compile(r"v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?(?:[-+][0-9A-Za-z.+-]*)?")
 # `containerd --version`: "containerd <module path> v<version> <commit>"; distro builds drop the "v".
@@ -763,18 +122,37 @@ _IMAGE_KEYS_FROM_CONTAINERD = frozenset({"snapshotter", "disable_snapshot_annota
 _RENAMED_PLUGINS = {"io.containerd.internal.v1.restart": "io.containerd.monitor.container.v1.restart"}
 
 _SANDBOX_IMAGE_PATH = {2: ("plugins", _CRI_V2, "sandbox_image"),
-                       3: ("plugins", _CRI_IMAGES, "pinned_images", "sandbox")}
-_CNI_PATH = {2: ("plugins", _CRI_V2, "cni"), 3: ("plugins", _CRI_RUNTIME, "cni")}
+                       3: ("plugins", _CRI_IMAGES, "pinned_images", "sandbox"),
+                       4: ("plugins", _CRI_IMAGES, "pinned_images", "sandbox")}
+_CNI_PATH = {2: ("plugins", _CRI_V2, "cni"), 3: ("plugins", _CRI_RUNTIME, "cni"), 4: ("plugins", _CRI_RUNTIME, "cni")}
+
+# Schema 4 (containerd 2.3) moved the top-level server tables into plugins, as its own migration does
+# (cmd/containerd/server/config migration to version 4): schema-3 key path -> schema-4 key path.
+_SERVER_GRPC = "io.containerd.server.v1.grpc"
+_SCHEMA4_MOVES: Mapping[_Path, _Path] = types.MappingProxyType({
+    **{("grpc", k): ("plugins", _SERVER_GRPC, k)
+       for k in ("address", "uid", "gid", "max_recv_message_size", "max_send_message_size")},
+    ("grpc", "tcp_address"): ("plugins", "io.containerd.server.v1.grpc-tcp", "address"),
+    **{("grpc", f"tcp_{k}"): ("plugins", "io.containerd.server.v1.grpc-tcp", k)
+       for k in ("tls_ca", "tls_cert", "tls_key", "tls_common_name")},
+    **{("ttrpc", k): ("plugins", "io.containerd.server.v1.ttrpc", k) for k in ("address", "uid", "gid")},
+    **{("debug", k): ("plugins", "io.containerd.server.v1.debug", k) for k in ("address", "uid", "gid")},
+    ("metrics", "address"): ("plugins", "io.containerd.server.v1.metrics", "address"),
+    ("metrics", "grpc_histogram"): ("plugins", "io.containerd.metrics.v1.grpc-prometheus", "grpc_histogram"),
+})
+# Plugin tables only schema 4 has (the other way round: refused for a schema 2/3 target).
+_SCHEMA4_PLUGINS = frozenset(path[1] for path in _SCHEMA4_MOVES.values())
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _KIND_NOUNS = {"table": "a table (dictionary)", "array": "an array (list)", "string": "a string",
                "boolean": "a boolean", "number": "a number", "datetime": "a date/time"}
 
-_Path = tuple[t.Any, ...]
-
-
 def default_series(version: str) -> str:
-    """Return the key of ``DEFAULTS`` for a containerd version ("1.7", "2.0" or "2.1")."""
+    """Return the key of ``DEFAULTS`` for a containerd version ("1.7" ... "2.3").
+
+    A release newer than the newest known series uses the newest series (``newer_series_warning``
+    says so).
+    """
     match = _VERSION.fullmatch(version.strip()) if isinstance(version, str) else None
     if not match:
         raise ContainerdConfigError(
@@ -782,21 +160,58 @@ def default_series(version: str) -> str:
     major, minor = int(match["major"]), int(match["minor"])
     if (major, minor) == (1, 7):
         return "1.7"
-    if major == 2:
-        return "2.0" if minor == 0 else "2.1"
+    if major >= 2:
+        return f"{major}.{minor}" if f"{major}.{minor}" in SERIES else NEWEST_SERIES
     raise ContainerdConfigError(
         f"containerd {version.strip()} is not supported: wcow.buildkit renders config.toml for containerd 1.7.x "
-        "and 2.x only; choose a version in that range.")
+        f"and 2.0 or later ({', '.join(SERIES)} known); choose a version in that range.")
+
+
+def newer_series_warning(version: str) -> str | None:
+    """Return a warning when ``version`` is newer than every known series (rendered from the newest), else None."""
+    series = default_series(version)
+    match = _VERSION.fullmatch(version.strip())
+    if series == NEWEST_SERIES and f"{match['major']}.{match['minor']}" != series:
+        return (f"containerd {version.strip()} is newer than the newest series wcow.buildkit knows; its config.toml "
+                f"is rendered from the containerd {series} defaults (config version {_SCHEMA_BY_SERIES[series]}). "
+                "Check the result, or pin containerd_version to a known series.")
+    return None
 
 
 def schema_version(version: str) -> int:
-    """Return the config.toml schema (``version = N``) that containerd ``version`` reads: 2 or 3."""
+    """Return the config.toml schema (``version = N``) that containerd ``version`` reads: 2, 3 or 4."""
     return _SCHEMA_BY_SERIES[default_series(version)]
 
 
-def default_config(version: str) -> dict[str, t.Any]:
-    """Return ``containerd config default`` of the series of ``version``, parsed (a fresh dict each call)."""
+def captured_default(version: str) -> dict[str, t.Any]:
+    """Return ``containerd config default`` of the series of ``version`` exactly as captured, parsed."""
     return tomllib.loads(DEFAULTS[default_series(version)])
+
+
+def default_config(version: str) -> dict[str, t.Any]:
+    """Return the defaults rendered for ``version``: the capture without its host-dependent values (a fresh dict)."""
+    config = captured_default(version)
+    for path in _HOST_DEPENDENT[default_series(version)]:
+        parent = _lookup(config, path[:-1])
+        if isinstance(parent, dict):
+            parent.pop(path[-1], None)
+    return config
+
+
+def grpc_address(config: Mapping[str, t.Any], version: str | None = None) -> str | None:
+    """Return the grpc pipe a config.toml makes containerd listen on, or None when it sets none.
+
+    Schema 2/3 keep it at ``grpc.address``, schema 4 (2.3) at
+    ``plugins.'io.containerd.server.v1.grpc'.address``.  With ``version`` None (a file found on the
+    host) the file's own ``version`` key decides.
+    """
+    if version is not None:
+        schema = schema_version(version)
+    else:
+        schema = config.get("version") if isinstance(config.get("version"), int) else 3
+    path = ("plugins", _SERVER_GRPC, "address") if schema >= 4 else ("grpc", "address")
+    value = _lookup(config, path)
+    return value if isinstance(value, str) and value else None
 
 
 def merge(base: Mapping[str, t.Any], overrides: Mapping[str, t.Any] | None) -> dict[str, t.Any]:
@@ -838,10 +253,11 @@ def check_overrides(version: str, overrides: Mapping[str, t.Any] | None) -> list
     _check_version_key(version, schema, overrides, errors)
     plugins = overrides.get("plugins")
     if isinstance(plugins, Mapping):
-        if schema == 3:
+        if schema >= 3:
             _check_schema2_keys(version, series, plugins, errors)
         else:
             _check_schema3_keys(version, plugins, errors)
+    _check_schema4_moves(version, schema, overrides, errors)
     _check_kinds(overrides, default_config(version), (), errors)
     _check_cni_bin_dirs(version, series, overrides, errors)
     return errors
@@ -866,7 +282,8 @@ def render(version: str, overrides: Mapping[str, t.Any] | None) -> str:
     ordered = {"version": merged.pop("version")} if "version" in merged else {}
     ordered.update(_sorted_tables(merged))
     header = (f"# Managed by wcow.buildkit (win_containerd): `containerd config default` of containerd {series}\n"
-              f"# merged with the module's {OPTION} option. Edits here are replaced; change {OPTION} instead.\n\n")
+              f"# merged with the module's {OPTION} option. Edits here are replaced; change {OPTION} instead.\n"
+              "# Host-dependent defaults (runtime platforms) are left out: containerd computes them at start.\n\n")
     return header + tomli_w.dumps(ordered)
 
 
@@ -901,7 +318,7 @@ def cni_dirs(config: Mapping[str, t.Any], version: str) -> dict[str, t.Any]:
     cni = _lookup(config, _CNI_PATH[_SCHEMA_BY_SERIES[series]])
     cni = cni if isinstance(cni, Mapping) else {}
     bin_dir = cni.get("bin_dir") if isinstance(cni.get("bin_dir"), str) else ""
-    if series == "2.1":
+    if series not in ("1.7", "2.0"):
         bin_dirs = [d for d in cni.get("bin_dirs") or [] if isinstance(d, str)]
         if bin_dir and (not bin_dirs or bin_dirs == _default_bin_dirs()):
             bin_dirs = [bin_dir]
@@ -1037,7 +454,7 @@ def _schema3_home(cri_path: _Path, series: str) -> _Path | None:
         return ("plugins", _CRI_IMAGES) + cri_path
     if head == "containerd" and len(cri_path) > 1 and cri_path[1] in _IMAGE_KEYS_FROM_CONTAINERD:
         return ("plugins", _CRI_IMAGES) + cri_path[1:]
-    if cri_path[:2] == ("cni", "bin_dir") and series == "2.1":
+    if cri_path[:2] == ("cni", "bin_dir") and series not in ("1.7", "2.0"):
         return ("plugins", _CRI_RUNTIME, "cni", "bin_dirs")
     return ("plugins", _CRI_RUNTIME) + cri_path
 
@@ -1069,8 +486,36 @@ def _split_keys(table: Mapping[str, t.Any], path: _Path, descend: t.Callable[[_P
             yield here
 
 
+def _check_schema4_moves(version: str, schema: int, overrides: Mapping[str, t.Any], errors: list[str]) -> None:
+    """Refuse server settings given where the other schema keeps them (schema 4 moved them into plugins)."""
+    for old, new in _SCHEMA4_MOVES.items():
+        given, home = (old, new) if schema >= 4 else (new, old)
+        if _lookup(overrides, given) is None:
+            continue
+        if schema >= 4:
+            errors.append(f"{_option_path(given)} is where containerd 2.2 and older (config version 3 or 2) keep "
+                          f"this setting; containerd {version} reads config version 4, where it is "
+                          f"{_dotted(home)}. Move the value there.")
+        else:
+            errors.append(f"{_option_path(given)} is where containerd 2.3 and later (config version 4) keep this "
+                          f"setting; containerd {version} reads config version {schema}, where it is "
+                          f"{_dotted(home)}. Move the value there.")
+    if schema >= 4:
+        return
+    plugins = overrides.get("plugins")
+    known = {new[:3] for new in _SCHEMA4_MOVES.values()}
+    for plugin in sorted(_SCHEMA4_PLUGINS & set(plugins if isinstance(plugins, Mapping) else ())):
+        table = plugins[plugin]
+        extra = [k for k in (table if isinstance(table, Mapping) else {None: None})
+                 if ("plugins", plugin, k) not in known]
+        if extra:
+            errors.append(f"{_option_path(('plugins', plugin))} is a containerd 2.3 (config version 4) plugin; "
+                          f"containerd {version} reads config version {schema}, which has no such plugin. Remove it "
+                          "or target containerd 2.3.")
+
+
 def _check_schema2_keys(version: str, series: str, plugins: Mapping[str, t.Any], errors: list[str]) -> None:
-    intro = f"containerd {version} reads config version 3"
+    intro = f"containerd {version} reads config version {_SCHEMA_BY_SERIES[series]}"
     cri = plugins.get(_CRI_V2)
     if isinstance(cri, Mapping):
         for cri_path in _split_keys(cri, (), lambda p: p in {("containerd",), ("cni",)}):
@@ -1133,7 +578,7 @@ def _check_kinds(overrides: Mapping[str, t.Any], defaults: Mapping[str, t.Any], 
 def _check_cni_bin_dirs(version: str, series: str, overrides: Mapping[str, t.Any], errors: list[str]) -> None:
     schema = _SCHEMA_BY_SERIES[series]
     cni_path = _CNI_PATH[schema]
-    if series != "2.1":
+    if series in ("1.7", "2.0"):
         if isinstance(_lookup(overrides, cni_path), Mapping) and "bin_dirs" in _lookup(overrides, cni_path):
             errors.append(f"{_option_path(cni_path + ('bin_dirs',))} needs containerd 2.1 or later; containerd "
                           f"{version} ignores it. Set {_dotted(cni_path + ('bin_dir',))} to one directory instead.")

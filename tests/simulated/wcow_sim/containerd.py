@@ -126,7 +126,13 @@ def run_daemon(host: Host, service: dict[str, t.Any], argv: list[str]) -> str:
         host.event("service_log_open_failed", log_file)
         raise ServiceStartFailed(f'open log file "{log_file}": open {log_file}: The system cannot find the path specified.',
                                  )
-    address = (config.get("grpc") or {}).get("address") or r"\\.\pipe\containerd-containerd"
+    # Config version 4 (containerd 2.3) keeps the listener in the grpc server plugin; older versions at
+    # top-level [grpc], which 2.3 migrates there at start (so a version 3 file's address still counts).
+    if config.get("version") == 4:
+        server = ((config.get("plugins") or {}).get("io.containerd.server.v1.grpc") or {})
+    else:
+        server = config.get("grpc") or {}
+    address = server.get("address") or r"\\.\pipe\containerd-containerd"
     return address.rsplit("\\", 1)[-1]
 
 

@@ -34,11 +34,43 @@ class TaggedDict(dict):
 
 # --- embedded defaults --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("version, series", [("1.7.29", "1.7"), ("2.0.11", "2.0"), ("2.1.5", "2.1")])
-def test_embedded_default_is_the_captured_output(version, series):
-    captured = fixture_text(version, "config-default")
-    assert cc.DEFAULTS[series] == captured
-    assert cc.default_config(version) == tomllib.loads(captured)
+SHIPPED = pathlib.Path(cc.__file__).resolve().parent / "containerd_defaults"
+# series -> (release captured, schema); the shipped file is that release's `containerd.exe config default`.
+SERIES_TABLE = {"1.7": ("1.7.34", 2), "2.0": ("2.0.11", 3), "2.1": ("2.1.9", 3), "2.2": ("2.2.7", 3),
+                "2.3": ("2.3.4", 4)}
+PLATFORMS = ("plugins", "io.containerd.runtime.v2.task", "platforms")
+
+
+def test_every_series_ships_a_defaults_file():
+    assert sorted(p.stem for p in SHIPPED.glob("*.toml")) == sorted(SERIES_TABLE) == sorted(cc.SERIES)
+
+
+@pytest.mark.parametrize("series", sorted(SERIES_TABLE))
+def test_rendered_default_is_config_default_without_host_values(series):
+    release, schema = SERIES_TABLE[series]
+    captured = tomllib.loads((SHIPPED / f"{series}.toml").read_text())
+    assert captured["version"] == schema
+    rendered = tomllib.loads(cc.render(release, None))
+    if series == "1.7":
+        assert rendered == captured  # 1.7 writes nothing host-dependent
+        return
+    # The capture names the capturing machine's build; the rendered file leaves the key to the host's containerd.
+    assert captured["plugins"]["io.containerd.runtime.v2.task"]["platforms"][0].startswith("windows(")
+    assert "platforms" not in rendered["plugins"]["io.containerd.runtime.v2.task"]
+    del captured["plugins"]["io.containerd.runtime.v2.task"]["platforms"]
+    assert rendered == captured
+
+
+@pytest.mark.parametrize("series", ["2.0", "2.1", "2.2", "2.3"])
+def test_no_captured_os_build_reaches_any_host(series):
+    text = cc.render(SERIES_TABLE[series][0], None)
+    assert "windows(" not in text and "6.1.7601" not in text and "10.0.18362" not in text
+
+
+def test_platforms_set_by_the_user_are_kept():
+    value = ["windows(10.0.20348)/amd64"]
+    text = cc.render("2.3.4", {"plugins": {"io.containerd.runtime.v2.task": {"platforms": value}}})
+    assert tomllib.loads(text)["plugins"]["io.containerd.runtime.v2.task"]["platforms"] == value
 
 
 def test_default_config_returns_a_fresh_dict():
@@ -58,8 +90,13 @@ def test_default_config_returns_a_fresh_dict():
     ("2.1.0-rc.1", "2.1", 3),
     ("2.1.5", "2.1", 3),
     ("2.1", "2.1", 3),
-    ("2.2.1", "2.1", 3),
-    (" 2.3.0 ", "2.1", 3),
+    ("2.1.9", "2.1", 3),
+    ("2.2.1", "2.2", 3),
+    ("2.2.7", "2.2", 3),
+    (" 2.3.0 ", "2.3", 4),
+    ("2.3.4", "2.3", 4),
+    ("2.4.0", "2.3", 4),
+    ("3.0.0", "2.3", 4),
 ])
 def test_version_picks_defaults_and_schema(version, series, schema):
     assert cc.default_series(version) == series
@@ -67,14 +104,14 @@ def test_version_picks_defaults_and_schema(version, series, schema):
     assert cc.default_config(version)["version"] == schema
 
 
-UNSUPPORTED = ": wcow.buildkit renders config.toml for containerd 1.7.x and 2.x only; choose a version in that range."
+UNSUPPORTED = (": wcow.buildkit renders config.toml for containerd 1.7.x and 2.0 or later (1.7, 2.0, 2.1, 2.2, 2.3 "
+               "known); choose a version in that range.")
 NOT_A_VERSION = " is not a version number; give it as a string like '2.1.5'."
 
 
 @pytest.mark.parametrize("version, message", [
     ("1.6.24", "containerd 1.6.24 is not supported" + UNSUPPORTED),
     ("1.8.0", "containerd 1.8.0 is not supported" + UNSUPPORTED),
-    ("3.0.0", "containerd 3.0.0 is not supported" + UNSUPPORTED),
     ("0.2.1", "containerd 0.2.1 is not supported" + UNSUPPORTED),
     ("latest", "containerd version 'latest'" + NOT_A_VERSION),
     ("", "containerd version ''" + NOT_A_VERSION),
@@ -191,16 +228,17 @@ def test_render_orders_new_keys_by_name_not_by_arrival():
     assert text.index("[proxy_plugins.a]") < text.index("[proxy_plugins.b]")
 
 
-@pytest.mark.parametrize("version", ["2.1.5", "2.1.6", "2.2.0"])
+@pytest.mark.parametrize("version", ["2.1.5", "2.1.6", "2.1.9"])
 def test_render_depends_on_the_defaults_series_not_the_patch_release(version):
     assert cc.render(version, SAMPLE_OVERRIDES) == cc.render("2.1.0", SAMPLE_OVERRIDES)
 
 
 @pytest.mark.parametrize("version, schema_line", [("1.7.29", "version = 2"), ("2.0.11", "version = 3"),
-                                                  ("2.1.5", "version = 3")])
+                                                  ("2.1.5", "version = 3"), ("2.2.7", "version = 3"),
+                                                  ("2.3.4", "version = 4")])
 def test_render_keeps_the_schema_version_of_the_target(version, schema_line):
     text = cc.render(version, {"debug": {"level": "debug"}})
-    assert text.splitlines()[3] == schema_line
+    assert text.splitlines()[4] == schema_line
     assert tomllib.loads(text)["version"] == int(schema_line[-1])
 
 

@@ -147,6 +147,7 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _KIND_NOUNS = {"table": "a table (dictionary)", "array": "an array (list)", "string": "a string",
                "boolean": "a boolean", "number": "a number", "datetime": "a date/time"}
 
+
 def default_series(version: str) -> str:
     """Return the key of ``DEFAULTS`` for a containerd version ("1.7" ... "2.3").
 

@@ -112,6 +112,6 @@ def test_latest_is_resolved_once_per_run_not_per_host(simulator, fake_github, tm
     assert run.rc == 0, run.stdout
     releases_calls = [r for r in fake_github.api_requests() if "/releases" in r.path]
     assert len(releases_calls) == 1, [r.path for r in fake_github.api_requests()]
-    assert {_installed_version(run.state(h)) for h in hosts} == {"2.1.5"}  # newest stable, not the 2.2 rc
+    assert {_installed_version(run.state(h)) for h in hosts} == {"2.3.4"}  # newest stable, not the 2.4 rc
     run = simulator.run(simulator.playbook(_play(options)), hosts)
     assert run.rc == 0 and len([r for r in fake_github.api_requests() if "/releases" in r.path]) == 2

@@ -22,6 +22,7 @@ from ansible_collections.wcow.buildkit.plugins.plugin_utils._artifacts import (
 from ansible_collections.wcow.buildkit.plugins.plugin_utils._host import MASK, SCRIPT_DIR, HostError
 
 CONTAINERD = "containerd-2.1.5-windows-amd64.tar.gz"
+LATEST = "containerd-2.3.4-windows-amd64.tar.gz"  # what `latest` resolves to on the fake GitHub
 REMOTE = r"C:\ProgramData\wcow.buildkit\downloads\archive"
 
 
@@ -50,8 +51,8 @@ class Warnings(list):
 
 # -- resolution ---------------------------------------------------------------------------
 @pytest.mark.parametrize("project, options, expected", [
-    ("containerd", {}, "2.1.5"),
-    ("containerd", {"include_prereleases": True}, "2.2.0-rc.1"),
+    ("containerd", {}, "2.3.4"),
+    ("containerd", {"include_prereleases": True}, "2.4.0-rc.1"),
     ("containerd", {"version": "v1.7.29"}, "1.7.29"),
     ("buildkit", {}, "0.24.0"),
     ("buildkit", {"include_prereleases": True}, "0.25.0-rc1"),
@@ -69,7 +70,7 @@ def test_pinned_versions_never_call_the_api(fake_github, artifact_options):
 
 def test_latest_is_resolved_once_per_run(fake_github, artifact_options, monkeypatch):
     for _call in range(3):
-        assert resolve_version("containerd", artifact_options) == "2.1.5"
+        assert resolve_version("containerd", artifact_options) == "2.3.4"
     assert len(fake_github.api_requests()) == 1
     # Prerelease choice and other projects are their own questions.
     resolve_version("containerd", {**artifact_options, "include_prereleases": True})
@@ -175,7 +176,7 @@ def test_second_prepare_is_a_cache_hit_and_survives_runs(fake_github, artifact_o
     monkeypatch.setenv("WCOW_BUILDKIT_RUN_ID", "a-later-run")
     third = prepare("containerd", artifact_options, warn=Warnings())
     assert first.local_path == second.local_path == third.local_path
-    assert fake_github.downloads(CONTAINERD) == 1
+    assert fake_github.downloads(LATEST) == 1
     assert f"sha256-{first.sha256}" in first.local_path
 
 
@@ -185,15 +186,15 @@ def test_corrupted_cache_entry_is_detected_and_replaced(fake_github, artifact_op
     pathlib.Path(first.local_path).write_bytes(b"bit rot")
     again = prepare("containerd", artifact_options, warn=warnings)
     assert again.local_path == first.local_path and _sha256(again.local_path) == first.sha256
-    assert fake_github.downloads(CONTAINERD) == 2
+    assert fake_github.downloads(LATEST) == 2
     assert len(warnings) == 1 and "corrupt" in warnings[0] and first.sha256 in warnings[0]
 
 
 def test_check_mode_fetches_no_archive_bytes(fake_github, artifact_options):
     artifact = prepare("containerd", artifact_options, download=False, warn=Warnings())
     assert artifact.local_path is None
-    assert artifact.sha256 == hashlib.sha256(fg.containerd_archive("2.1.5")).hexdigest()
-    assert fake_github.downloads(CONTAINERD) == 0
+    assert artifact.sha256 == hashlib.sha256(fg.containerd_archive("2.3.4")).hexdigest()
+    assert fake_github.downloads(LATEST) == 0
 
 
 # -- mirrors and air gaps -----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ansible_collections.wcow.buildkit.plugins.plugin_utils._checksums import Ch
 from ansible_collections.wcow.buildkit.plugins.plugin_utils._releases import ArtifactError
 
 FORKS = 20
-CONTAINERD = "containerd-2.1.5-windows-amd64.tar.gz"
+CONTAINERD = "containerd-2.3.4-windows-amd64.tar.gz"  # what `latest` resolves to on the fake GitHub
 
 
 def _prepare_in_child(options: dict[str, t.Any], barrier: t.Any, results: t.Any) -> None:
@@ -54,7 +54,7 @@ def test_twenty_processes_one_download_all_verified(fake_github, artifact_option
     assert [a[0] for a in answers] == ["ok"] * FORKS, answers
     paths = {a[1] for a in answers}
     assert len(paths) == 1
-    expected = hashlib.sha256(fg.containerd_archive("2.1.5")).hexdigest()
+    expected = hashlib.sha256(fg.containerd_archive("2.3.4")).hexdigest()
     assert all(a[2] == a[3] == expected for a in answers)
     assert fake_github.downloads(CONTAINERD) == 1
     # 'latest' and the checksum file were asked once for the whole run.

@@ -131,17 +131,18 @@ def test_list_releases_follows_link_pagination(fake_github):
     fake_github.page_size_cap = 2
     with ReleaseClient(api_url=fake_github.api_url) as client:
         releases = client.list_releases(PROJECTS["containerd"])
-    # 5 published releases (the draft is hidden), 2 a page.
-    assert [r["tag_name"] for r in releases] == ["v2.2.0-rc.1", "v1.7.29", "v2.1.5", "v2.0.11", "v1.7.6"]
+    # 7 published releases (the draft is hidden), 2 a page.
+    assert [r["tag_name"] for r in releases] == ["v2.4.0-rc.1", "v1.7.29", "v2.3.4", "v2.2.7", "v2.1.5", "v2.0.11",
+                                                 "v1.7.6"]
     paths = [r.path for r in fake_github.api_requests()]
     assert paths[0] == "/api/repos/containerd/containerd/releases?per_page=100"
-    assert paths[1:] == [f"/api/repositories/1/releases?per_page=2&page={n}" for n in (2, 3)]
+    assert paths[1:] == [f"/api/repositories/1/releases?per_page=2&page={n}" for n in (2, 3, 4)]
 
 
 def test_latest_version_from_the_api(fake_github):
     with ReleaseClient(api_url=fake_github.api_url) as client:
-        assert client.latest_version(PROJECTS["containerd"], False) == "2.1.5"
-        assert client.latest_version(PROJECTS["containerd"], True) == "2.2.0-rc.1"
+        assert client.latest_version(PROJECTS["containerd"], False) == "2.3.4"
+        assert client.latest_version(PROJECTS["containerd"], True) == "2.4.0-rc.1"
         assert client.latest_version(PROJECTS["buildkit"], False) == "0.24.0"
         assert client.latest_version(PROJECTS["cni"], False) == "0.3.3"
 
@@ -166,7 +167,7 @@ def test_token_travels_only_in_the_authorization_header_to_the_api(fake_github):
         client.download(f"{fake_github.base_url}/containerd/containerd/releases/download/v2.1.5/"
                         "containerd-2.1.5-windows-amd64.tar.gz.sha256sum", _Sink(sink))
     api = fake_github.api_requests()
-    assert len(api) == 3 and all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in api)
+    assert len(api) == 4 and all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in api)
     downloads = [r for r in fake_github.requests if not r.path.startswith("/api/")]
     assert downloads and all("authorization" not in r.headers for r in downloads)
     assert all(TOKEN not in r.path for r in fake_github.requests)

@@ -60,3 +60,23 @@ def test_register_creates_root_and_state_and_needs_an_explicit_config_to_exist()
     assert rc == 1 and "cannot find the file" in err
     assert containerd_exe(_host("2.1.5", None), EXE, ["--config", r"C:\nope.toml", "config", "dump"])[0] == 0
     assert containerd_exe(_host("1.7.29", None), EXE, ["--config", r"C:\nope.toml", "config", "dump"])[0] == 1
+
+
+@pytest.mark.parametrize("version, config, migrated_from", [
+    ("2.3.4", "version = 3\n", 3),
+    ("2.2.7", "version = 2\n", 2),
+    ("2.3.4", "version = 4\n", None),
+    ("2.1.5", "version = 3\n", None),
+    ("1.7.29", "version = 2\n", None),
+])
+def test_a_start_migrates_an_older_config_in_memory_and_logs_it(version, config, migrated_from):
+    host = _host(version, config)
+    log = r"C:\ProgramData\containerd\containerd.log"
+    host.make_dir(r"C:\ProgramData\containerd")
+    assert containerd_exe(host, EXE, ["--register-service", "--config", CONFIG, "--log-file", log])[0] == 0
+    assert host.start_service("containerd") is True
+    text = host.read_bytes(log).decode()
+    expected = (f"Configuration migrated from version {migrated_from}, use `containerd config migrate` to avoid migration"
+                if migrated_from else None)
+    assert (expected in text) if expected else ("Configuration migrated" not in text)
+    assert host.read_bytes(CONFIG).decode() == config  # migrated in memory only: the file is never rewritten

@@ -119,6 +119,12 @@ def run_daemon(host: Host, service: dict[str, t.Any], argv: list[str]) -> str:
     except ConfigRejected as exc:
         raise ServiceStartFailed(str(exc)) from None
     _create_top_level_dirs(host, config)
+    version, config_path = host.exe_version(argv[0]) or "0.0", _option(argv, "--config") or DEFAULT_CONFIG
+    found = config.get("version", 1)
+    if not version.startswith("1.") and host.file(config_path) and found < _max_config_version(version):
+        # 2.x migrates an older file in memory at every start and says so; the file is never rewritten.
+        host.append_log(argv, f'level=warning msg="Configuration migrated from version {found}, '
+                              'use `containerd config migrate` to avoid migration"')
     log_file = _option(argv, "--log-file")
     if log_file and not host.is_dir(ntpath.dirname(log_file)):
         # os.OpenFile(O_CREATE) makes the file, never its folder. The error goes to stderr, which a service

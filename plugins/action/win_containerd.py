@@ -23,6 +23,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "install_dir": {"type": "str", "default": r"C:\Program Files\containerd"},
     "config": {"type": "dict", "default": {}},
+    "config_extra_keys": {"type": "list", "elements": "str", "default": []},
     "config_path": {"type": "str"},
     "service_name": {"type": "str", "default": "containerd"},
     "log_file": {"type": "str", "default": r"C:\ProgramData\containerd\containerd.log"},
@@ -96,13 +97,14 @@ class ActionModule(WindowsAction):
             return _containerd.Desired(**common)
         version = self._resolve_version(args)
         try:  # render refuses keys of the other schema and unsupported versions, naming the fix
-            config_text = _containerd_config.render(version, args["config"])
+            config_text = _containerd_config.render(version, args["config"], args["config_extra_keys"])
             merged = _containerd_config.merge(_containerd_config.default_config(version), args["config"])
         except _containerd_config.ContainerdConfigError as exc:
             raise ModuleFailure(f"{self.module_name}: {exc}") from None
-        newer = _containerd_config.newer_series_warning(version)
-        if newer:
-            display.warning(f"{self.module_name}: {newer}")
+        for warning in [_containerd_config.newer_series_warning(version),
+                        *_containerd_config.config_warnings(version, args["config"])]:
+            if warning:
+                display.warning(f"{self.module_name}: {warning}")
         return _containerd.Desired(
             **common,
             version=version,

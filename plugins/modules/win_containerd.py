@@ -79,8 +79,22 @@ options:
         target (and the plugin place for older ones). The module waits on the pipe the target schema names.
       - Host-dependent defaults (containerd 2.x C(plugins."io.containerd.runtime.v2.task".platforms), which names
         the host's OS build) are left out, so each host's containerd computes them at start; set them here to pin.
+      - A key the target version's defaults do not have, inside a table containerd defines, is refused with the
+        nearest valid name (containerd itself ignores unknown keys silently, so a typo such as C(pinned_image)
+        would have no effect). Tables whose keys are your own names (C(runtimes), registry C(mirrors),
+        C(pinned_images), C(timeouts), runtime C(options)) are not checked. A plugin table containerd does not
+        list (a plugin of your own) is written with a warning. To keep a key containerd reads but does not list,
+        name it in O(config_extra_keys).
     type: dict
     default: {}
+  config_extra_keys:
+    description:
+      - Dotted key paths inside O(config) that are written even though the target version's C(containerd config
+        default) does not list them, spelled as the error message names them, for example
+        C(plugins."io.containerd.cri.v1.images".some_new_setting). A path to a table accepts everything in it.
+    type: list
+    elements: str
+    default: []
   config_path:
     description: Where C(config.toml) is written. Defaults to C(<install_dir>\config.toml).
     type: str

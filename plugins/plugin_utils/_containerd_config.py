@@ -29,6 +29,7 @@ replaced whole, never appended to.
 from __future__ import annotations
 
 import datetime
+import difflib
 import pathlib
 import re
 import tomllib
@@ -143,6 +144,26 @@ _SCHEMA4_MOVES: Mapping[_Path, _Path] = types.MappingProxyType({
 # Plugin tables only schema 4 has (the other way round: refused for a schema 2/3 target).
 _SCHEMA4_PLUGINS = frozenset(path[1] for path in _SCHEMA4_MOVES.values())
 
+# Where containerd's config structs hold maps, so the keys are names the user picks, not settings.
+# The entries of a NAME table are checked against every entry the defaults have there (a new runtime
+# against the keys of runhcs-wcow-process and runhcs-wcow-hypervisor); an OPAQUE table is never
+# checked (runtime options belong to the runtime, timeouts and pinned images are free maps).
+# "*" stands for any one key.
+_NAME_TABLES = (("proxy_plugins",), ("stream_processors",), ("plugins", "*", "containerd", "runtimes"),
+                ("plugins", "*", "registry", "mirrors"), ("plugins", "*", "registry", "configs"),
+                ("plugins", "*", "registry", "auths"))
+_OPAQUE_TABLES = (("timeouts",), ("plugins", "*", "pinned_images"), ("plugins", "*", "registry", "headers"),
+                  ("plugins", "*", "containerd", "runtimes", "*", "options"),
+                  ("plugins", "*", "containerd", "default_runtime", "options"),
+                  ("plugins", "*", "containerd", "untrusted_workload_runtime", "options"))
+# Settings containerd reads that its `config default` leaves out (omitempty fields of its structs).
+_UNPRINTED: Mapping[_Path, frozenset[str]] = types.MappingProxyType({
+    (): frozenset({"proxy_plugins"}),
+    ("plugins", _CRI_IMAGES, "registry"): frozenset({"mirrors", "configs", "auths", "headers"}),
+})
+# The module option where a user lists keys containerd reads that its defaults do not show.
+EXTRA_KEYS_OPTION = "config_extra_keys"
+
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _KIND_NOUNS = {"table": "a table (dictionary)", "array": "an array (list)", "string": "a string",
                "boolean": "a boolean", "number": "a number", "datetime": "a date/time"}
@@ -235,13 +256,17 @@ def merge(base: Mapping[str, t.Any], overrides: Mapping[str, t.Any] | None) -> d
     return merged
 
 
-def check_overrides(version: str, overrides: Mapping[str, t.Any] | None) -> list[str]:
+def check_overrides(version: str, overrides: Mapping[str, t.Any] | None,
+                    extra_keys: t.Iterable[str] = ()) -> list[str]:
     """Return the problems ``overrides`` has for containerd ``version``; an empty list when it can be rendered.
 
     Reports values TOML cannot hold, a top-level ``version`` other than the
     target's schema, settings placed where the other schema keeps them (with the
-    place this schema uses), values whose type differs from containerd's default
-    for that key, and CNI ``bin_dir``/``bin_dirs`` use the target cannot honour.
+    place this schema uses), keys the target's defaults do not have inside a
+    table containerd defines (with the nearest valid name; ``extra_keys`` lists
+    dotted key paths the user vouches for), values whose type differs from
+    containerd's default for that key, and CNI ``bin_dir``/``bin_dirs`` use the
+    target cannot honour.
     """
     series = default_series(version)
     if overrides is None:
@@ -261,10 +286,23 @@ def check_overrides(version: str, overrides: Mapping[str, t.Any] | None) -> list
     _check_schema4_moves(version, schema, overrides, errors)
     _check_kinds(overrides, default_config(version), (), errors)
     _check_cni_bin_dirs(version, series, overrides, errors)
+    # Last, so a key another check already explains (a schema move, a version gate) is not reported twice.
+    unknown = _UnknownKeys(version, frozenset(extra_keys or ()))
+    unknown.walk(overrides, captured_default(version), ())
+    errors += [e for path, e in unknown.errors if not any(_option_path(path) in known for known in errors)]
     return errors
 
 
-def render(version: str, overrides: Mapping[str, t.Any] | None) -> str:
+def config_warnings(version: str, overrides: Mapping[str, t.Any] | None) -> list[str]:
+    """Return warnings about ``overrides`` that do not stop rendering: plugins containerd ``version`` does not list."""
+    if not isinstance(overrides, Mapping):
+        return []
+    unknown = _UnknownKeys(version, frozenset())
+    unknown.walk(overrides, captured_default(version), ())
+    return unknown.warnings
+
+
+def render(version: str, overrides: Mapping[str, t.Any] | None, extra_keys: t.Iterable[str] = ()) -> str:
     """Return config.toml for containerd ``version``: its defaults merged with ``overrides``.
 
     The text depends only on the defaults series and the override values (keys
@@ -273,7 +311,7 @@ def render(version: str, overrides: Mapping[str, t.Any] | None) -> str:
     every problem ``check_overrides`` finds.
     """
     series = default_series(version)
-    errors = check_overrides(version, overrides)
+    errors = check_overrides(version, overrides, extra_keys)
     if errors:
         raise ContainerdConfigError("\n".join(errors))
     if tomli_w is None:
@@ -556,6 +594,76 @@ def _check_schema3_keys(version: str, plugins: Mapping[str, t.Any], errors: list
         if new in plugins:
             errors.append(f"{_option_path(('plugins', new))} is the containerd 2.x name of this plugin; {intro}, "
                           f"where it is {_dotted(('plugins', old))}. Move the value there.")
+
+
+def _matches(path: _Path, patterns: tuple[_Path, ...]) -> bool:
+    return any(len(path) == len(p) and all(want in ("*", got) for want, got in zip(p, path)) for p in patterns)
+
+
+class _UnknownKeys:
+    """Finds keys containerd would ignore: containerd 2.x logs "Ignoring unknown key" and 1.7 says nothing."""
+
+    def __init__(self, version: str, extra: frozenset[str]) -> None:
+        self.version, self.extra = version.strip(), extra
+        self.errors: list[tuple[_Path, str]] = []
+        self.warnings: list[str] = []
+        self.root: Mapping[str, t.Any] = {}
+
+    def walk(self, overrides: Mapping[str, t.Any], defaults: Mapping[str, t.Any], path: _Path) -> None:
+        if not path:
+            self.root = defaults
+        if _matches(path, _OPAQUE_TABLES) or (path and not defaults):
+            return  # a free map, or a table the defaults show empty: nothing to compare with
+        named = _matches(path, _NAME_TABLES)
+        entry_keys = {k: v for entry in defaults.values() if isinstance(entry, Mapping) for k, v in entry.items()}
+        for key, value in overrides.items():
+            here = path + (key,)
+            if not isinstance(key, str) or value is None or _dotted(here) in self.extra:
+                continue  # a non-string key is reported elsewhere; removing an absent key changes nothing
+            if named:
+                if isinstance(value, Mapping):
+                    self.walk(value, defaults.get(key) or entry_keys, here)
+            elif key in defaults:
+                if isinstance(value, Mapping) and isinstance(defaults[key], Mapping):
+                    self.walk(value, defaults[key], here)
+            elif key in _UNPRINTED.get(tuple("*" if p == "*" else p for p in path), ()):
+                continue
+            elif path == ("plugins",):
+                self.warnings.append(
+                    f"{_option_path(here)}: containerd {self.version} lists no plugin {key!r}, so the table is written "
+                    "as given and only a plugin of that name (one of your own, or a proxy plugin) reads it. Check "
+                    f"the name if you meant a built-in plugin{self._nearest(key, defaults, 0.85)}.")
+            else:
+                self.errors.append((here, self._unknown(here, defaults)))
+
+    def _nearest(self, key: str, table: Mapping[str, t.Any], cutoff: float = 0.6) -> str:
+        # Plugin IDs share long prefixes (io.containerd.), so they need a closer match to be a likely typo.
+        close = difflib.get_close_matches(key, [k for k in table if isinstance(k, str)], n=1, cutoff=cutoff)
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
+    def _elsewhere(self, key: str) -> list[_Path]:
+        found: list[_Path] = []
+
+        def look(table: Mapping[str, t.Any], path: _Path) -> None:
+            for name, value in table.items():
+                if name == key:
+                    found.append(path + (name,))
+                if isinstance(value, Mapping):
+                    look(value, path + (name,))
+        look(self.root, ())
+        return found[:2]
+
+    def _unknown(self, here: _Path, defaults: Mapping[str, t.Any]) -> str:
+        table = f"the table {_dotted(here[:-1])}" if here[:-1] else "the top level of config.toml"
+        hint = self._nearest(here[-1], defaults).strip(" ()")
+        if not hint:
+            places = self._elsewhere(here[-1])
+            hint = f"it is a setting at {' and '.join(_dotted(p) for p in places)}" if places else ""
+        end = f"; {hint}" + ("" if hint.endswith("?") else ".") if hint else "."
+        return (f"{_option_path(here)} is not a setting containerd {self.version} has in {table}{end} "
+                "containerd ignores unknown keys, so it would have no effect. Fix "
+                f"the name, or if containerd {self.version} really reads it, list it in {EXTRA_KEYS_OPTION}: "
+                f"[{_dotted(here)!r}].")
 
 
 def _check_kinds(overrides: Mapping[str, t.Any], defaults: Mapping[str, t.Any], path: _Path,

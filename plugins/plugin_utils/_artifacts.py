@@ -35,7 +35,8 @@ from ._checksums import (
 )
 from ._host import Step
 from ._releases import (
-    PROJECTS, ArtifactError, Project, ReleaseClient, check_url, normalize_version, release_file_url,
+    PROJECTS, ArtifactError, Project, ReleaseClient, check_url, is_prerelease, normalize_version, release_file_url,
+    version_key,
 )
 
 if t.TYPE_CHECKING:
@@ -210,9 +211,41 @@ def _release_checksum(client: ReleaseClient, project: Project, settings: _Settin
         if kind == "in-toto":
             return parse_in_toto(data, file_name, location)
         return parse_checksum_file(data.decode("utf-8", errors="replace"), file_name, kind, location)
+    missing = _missing_release(client, project, version)
+    if missing:
+        raise missing
     raise ArtifactError(
-        f"no checksum published for {file_name} (tried {', '.join(tried)}): set checksum to its digest "
-        "(sha256:<hex>), or verify_checksum: false to install unverified bytes", option="checksum",
+        f"no checksum published for {file_name} (tried {', '.join(tried)}): set checksum to the digest its "
+        "publisher gives (sha256:<hex>). Only for a source you trust without one, verify_checksum: false installs "
+        "unverified bytes", option="checksum",
+    )
+
+
+def _missing_release(client: ReleaseClient, project: Project, version: str) -> ArtifactError | None:
+    """A release without checksum files is most often a mistyped version: say so first, with the nearest ones.
+
+    None when the release exists, or when the API cannot tell (a mirror without it).
+    """
+    try:
+        releases = client.list_releases(project)
+    except ArtifactError:
+        return None
+    published = {v for v in (project.version_from_tag(str(r.get("tag_name", ""))) for r in releases
+                              if not r.get("draft")) if v}
+    if not published or version in published:
+        return None
+    same_series = [v for v in published if v.split(".")[:2] == version.split(".")[:2] and not is_prerelease(v)]
+    if same_series:
+        nearest = sorted(same_series, key=version_key, reverse=True)[:3]
+    else:
+        ordered = sorted((v for v in published if not is_prerelease(v)), key=version_key)
+        below = [v for v in ordered if version_key(v) < version_key(version)][-1:]
+        above = [v for v in ordered if version_key(v) > version_key(version)][:1]
+        nearest = below + above
+    return ArtifactError(
+        f"{project.name} {version} is not a published release of {project.owner}/{project.repo} (no tag "
+        f"{project.tag(version)}): check version. Nearest published: {', '.join(nearest) or 'none'}",
+        option="version",
     )
 
 

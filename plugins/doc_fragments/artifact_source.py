@@ -1,6 +1,11 @@
 # Copyright (c) wcow.buildkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Options shared by every module that installs a release archive (containerd, buildkit, CNI)."""
+"""Options shared by every module that installs a release archive (internal).
+
+`DOCUMENTATION` holds what every project shares; a module adds the fragment of its own project
+(`artifact_source.containerd`, `.buildkit` or `.cni`) for version, archive_path and checksum, so its page
+names only its own release files and minimum version.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,6 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
-  version:
-    description:
-      - The release to install, as V(X.Y.Z) (a leading V(v) is accepted, a prerelease suffix such as
-        V(2.1.0-rc.1) too), or V(latest).
-      - V(latest) asks the GitHub releases API on the controller once per playbook run and picks the
-        highest version among published releases that have the Windows archive (prereleases only with
-        O(include_prereleases)). A mirror without an API needs a pinned version.
-      - Versions older than the oldest supported release are refused (containerd 1.7.7, BuildKit 0.13.0).
-      - With O(archive_path) and V(latest), the version is read from the archive's release file name.
-    type: str
-    default: latest
   source:
     description:
       - Where the archive is downloaded.
@@ -30,24 +24,6 @@ options:
     type: str
     choices: [controller, host]
     default: controller
-  archive_path:
-    description:
-      - A release archive already on the controller, for air-gapped sites; it is verified and copied
-        to the hosts. Nothing is downloaded.
-      - It is verified with O(checksum) or, when that is not set, with the release's checksum file
-        kept beside it under its release name (V(<archive>.sha256sum), V(.sha256), V(.sha512), or for
-        BuildKit the V(.provenance.json) / V(.sbom.json) statement).
-      - Cannot be combined with O(source=host).
-    type: path
-  checksum:
-    description:
-      - The archive's expected digest, as V(sha256:<hex>), V(sha512:<hex>) or bare hex.
-      - Always wins over the digest the release publishes (containerd V(.sha256sum); Windows CNI
-        V(.sha256), else V(.sha512); BuildKit, which publishes no checksum file, the V(sha256) subject
-        digest of its in-toto V(.provenance.json) or V(.sbom.json) statement).
-      - A mismatch fails before anything on the host changes and shows the expected and actual digests
-        and the URL.
-    type: str
   verify_checksum:
     description:
       - Set to V(false) to install an archive whose digest cannot be checked. Every run then prints a
@@ -99,4 +75,97 @@ options:
         controller, and on the hosts with O(source=host)). Only for servers you trust.
     type: bool
     default: true
+"""
+
+    CONTAINERD = r"""
+options:
+  version:
+    description:
+      - The containerd release to install, as V(X.Y.Z) (a leading V(v) is accepted, a prerelease suffix such as
+        V(2.1.0-rc.1) too), or V(latest).
+      - V(latest) asks the GitHub releases API on the controller once per playbook run and picks the
+        highest version among published releases that have the Windows archive (prereleases only with
+        O(include_prereleases)). A mirror without an API needs a pinned version.
+      - A version that is not a published release fails naming the nearest published ones.
+      - Versions older than containerd 1.7.7 are refused.
+      - With O(archive_path) and V(latest), the version is read from the archive's release file name.
+    type: str
+    default: latest
+  archive_path:
+    description:
+      - A containerd release archive already on the controller, for air-gapped sites; it is verified and
+        copied to the hosts. Nothing is downloaded.
+      - It is verified with O(checksum) or, when that is not set, with the release's checksum file
+        kept beside it under its release name (V(<archive>.sha256sum)).
+      - Cannot be combined with O(source=host).
+    type: path
+  checksum:
+    description:
+      - The archive's expected digest, as V(sha256:<hex>), V(sha512:<hex>) or bare hex.
+      - Always wins over the digest the release publishes (containerd's V(.sha256sum) file).
+      - A mismatch fails before anything on the host changes and shows the expected and actual digests
+        and the URL.
+    type: str
+"""
+
+    BUILDKIT = r"""
+options:
+  version:
+    description:
+      - The BuildKit release to install, as V(X.Y.Z) (a leading V(v) is accepted, a prerelease suffix such as
+        V(0.25.0-rc.1) too), or V(latest).
+      - V(latest) asks the GitHub releases API on the controller once per playbook run and picks the
+        highest version among published releases that have the Windows archive (prereleases only with
+        O(include_prereleases)). A mirror without an API needs a pinned version.
+      - A version that is not a published release fails naming the nearest published ones.
+      - Versions older than BuildKit 0.13.0 are refused.
+      - With O(archive_path) and V(latest), the version is read from the archive's release file name.
+    type: str
+    default: latest
+  archive_path:
+    description:
+      - A BuildKit release archive already on the controller, for air-gapped sites; it is verified and
+        copied to the hosts. Nothing is downloaded.
+      - It is verified with O(checksum) or, when that is not set, with the release's checksum file
+        kept beside it under its release name (the V(.provenance.json) or V(.sbom.json) statement).
+      - Cannot be combined with O(source=host).
+    type: path
+  checksum:
+    description:
+      - The archive's expected digest, as V(sha256:<hex>), V(sha512:<hex>) or bare hex.
+      - Always wins over the digest the release publishes (BuildKit publishes no checksum file: the V(sha256) subject digest of its in-toto V(.provenance.json) or V(.sbom.json) statement).
+      - A mismatch fails before anything on the host changes and shows the expected and actual digests
+        and the URL.
+    type: str
+"""
+
+    CNI = r"""
+options:
+  version:
+    description:
+      - The Windows CNI plugins release to install, as V(X.Y.Z) (a leading V(v) is accepted, a prerelease suffix such as
+        V(0.4.0-rc.1) too), or V(latest).
+      - V(latest) asks the GitHub releases API on the controller once per playbook run and picks the
+        highest version among published releases that have the Windows archive (prereleases only with
+        O(include_prereleases)). A mirror without an API needs a pinned version.
+      - A version that is not a published release fails naming the nearest published ones.
+      - Versions older than Windows CNI plugins 0.3.0 are refused.
+      - With O(archive_path) and V(latest), the version is read from the archive's release file name.
+    type: str
+    default: latest
+  archive_path:
+    description:
+      - A Windows CNI plugins release archive already on the controller, for air-gapped sites; it is verified and
+        copied to the hosts. Nothing is downloaded.
+      - It is verified with O(checksum) or, when that is not set, with the release's checksum file
+        kept beside it under its release name (V(<archive>.sha256), else V(<archive>.sha512)).
+      - Cannot be combined with O(source=host).
+    type: path
+  checksum:
+    description:
+      - The archive's expected digest, as V(sha256:<hex>), V(sha512:<hex>) or bare hex.
+      - Always wins over the digest the release publishes (V(.sha256), else V(.sha512); the file-name field may read V(./release/<zip>)).
+      - A mismatch fails before anything on the host changes and shows the expected and actual digests
+        and the URL.
+    type: str
 """

@@ -15,9 +15,10 @@ description:
     C(containerd) Windows service, and keeps all of it converged.
   - Runs on the controller as an action plugin. It reads the host's whole state in one round trip, plans, and applies
     the plan in at most two more (archive transfer and one apply step); a converged host costs exactly one round trip.
-  - The configuration is C(containerd config default) of the target version (shipped with the collection for 1.7,
-    2.0 and 2.1+) deep-merged with O(config). Both schemas work, containerd 1.7 (C(version = 2)) and 2.x
-    (C(version = 3)). On an upgrade across them the file is re-rendered for the new schema.
+  - The configuration is C(containerd config default) of the target version's series (shipped with the collection
+    for 1.7, 2.0, 2.1, 2.2 and 2.3) deep-merged with O(config). All three schemas work, containerd 1.7
+    (C(version = 2)), 2.0-2.2 (C(version = 3)) and 2.3 (C(version = 4)). On an upgrade across them the whole file is
+    re-rendered for the new schema, keeping O(config), in one write and one restart.
   - Changing the configuration restarts the service, then restarts services that use containerd (such as
     C(buildkitd)) that were running.
   - When the registered service command line differs from the desired one (other log file, level, config path), the
@@ -38,6 +39,7 @@ author:
   - wcow.buildkit contributors (@wcow-buildkit)
 extends_documentation_fragment:
   - wcow.buildkit.artifact_source
+  - wcow.buildkit.artifact_source.containerd
 attributes:
   check_mode:
     support: full

@@ -322,8 +322,15 @@ def test_argument_spec_matches_the_doc_fragment():
 
     from ansible_collections.wcow.buildkit.plugins.doc_fragments.artifact_source import ModuleDocFragment
 
-    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    shared = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    per_project = {name: yaml.safe_load(getattr(ModuleDocFragment, name))["options"]
+                   for name in ("CONTAINERD", "BUILDKIT", "CNI")}
+    # Each project's page gets the shared options plus its own wording of the same project options.
+    assert all(set(options) == set(per_project["CONTAINERD"]) for options in per_project.values())
+    assert not set(shared) & set(per_project["CONTAINERD"])
+    documented = {**shared, **per_project["CONTAINERD"]}
     assert set(documented) == set(ARTIFACT_ARGUMENT_SPEC)
+    assert "BuildKit" not in yaml.safe_dump(documented) and "CNI" not in yaml.safe_dump(documented)
     for name, spec in ARTIFACT_ARGUMENT_SPEC.items():
         # A stray ': ' in a plain YAML line turns a sentence into a mapping; ansible-doc then refuses it.
         assert all(isinstance(line, str) for line in documented[name]["description"]), name

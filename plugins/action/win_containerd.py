@@ -10,8 +10,7 @@ from ansible.utils.display import Display
 
 from ..plugin_utils import _containerd, _containerd_config
 from ..plugin_utils._action import ModuleFailure
-from ..plugin_utils._daemon_action import HOST_ARTIFACT_DIR, DaemonAction, daemon_argument_spec
-from ..plugin_utils._host import Step
+from ..plugin_utils._daemon_action import DaemonAction, daemon_argument_spec
 
 display = Display()
 
@@ -28,17 +27,6 @@ class ActionModule(DaemonAction):
     module_name = "wcow.buildkit.win_containerd"
     argument_spec = ARGUMENT_SPEC
     daemon = _containerd.CONTAINERD
-
-    def state_steps(self, desired: _containerd.Desired) -> list[Step]:
-        return [Step("containerd_state", {
-            "InstallDir": desired.install_dir,
-            "ServiceName": desired.service_name,
-            "ConfigPath": desired.config_path,
-            "ArchivePath": desired.archive_path,
-            "PipeName": desired.pipe_name,
-            "DataDirs": list(desired.data_dirs),
-            "ArtifactDir": HOST_ARTIFACT_DIR,
-        })]
 
     def observe(self, answers: list[dict[str, t.Any]]) -> _containerd.Observed:
         return _containerd.observe(answers[-1], _containerd_config.parse_version_output)

@@ -26,7 +26,7 @@ from ._host import Step
 
 # win_containerd's planner API: the shared lifecycle's functions, with containerd's Desired and Observed.
 __all__ = [
-    "CONTAINERD", "DEFAULT_PIPE", "DEFENDER_ADD", "DEFENDER_REMOVE", "SC_EXE", "Desired", "Observed", "Plan", "Step",
+    "CONTAINERD", "DEFAULT_PIPE", "DOCKER_PIPE", "SHIM", "DEFENDER_ADD", "DEFENDER_REMOVE", "SC_EXE", "Desired", "Observed", "Plan", "Step",
     "as_list", "data_dirs", "found_pipe", "observe", "plan", "plan_absent", "plan_present", "recovery",
     "same_command_line", "settle_defender",
 ]
@@ -35,6 +35,10 @@ DEFAULT_PIPE = r"\\.\pipe\containerd-containerd"
 DEFAULT_DATA_DIR = r"C:\ProgramData\containerd"
 DEFAULT_ROOT = DEFAULT_DATA_DIR + r"\root"
 DEFAULT_STATE = DEFAULT_DATA_DIR + r"\state"
+# Docker Engine's own containerd serves this pipe; ours is managed beside it.
+DOCKER_PIPE = "docker-containerd"
+# A container's shim: it outlives a containerd restart and keeps the files it runs from locked.
+SHIM = "containerd-shim-runhcs-v1"
 
 
 def _load(config_text: str | None) -> dict[str, t.Any]:
@@ -78,6 +82,9 @@ CONTAINERD = DaemonSpec(
     config_data_dirs=data_dirs,
     # buildkitd uses containerd even when not registered as its dependent.
     companions=("buildkitd",),
+    archive_filter="containerd-*-windows-*.tar.gz",
+    other_pipes=(DOCKER_PIPE,),
+    process_names=(SHIM,),
 )
 
 
@@ -98,14 +105,14 @@ class Desired(_daemon.Desired):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Observed(_daemon.Observed):
-    """What containerd_state.ps1 reported."""
+    """What daemon_state.ps1 reported about containerd."""
 
     docker_containerd: bool
     shim_processes: int
 
 
 def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | None]) -> Observed:
-    return Observed(**_daemon.observed_fields(answer, parse_version),
-                    docker_containerd=bool(answer.get("docker_containerd")),
-                    shim_processes=int(answer.get("shim_processes") or 0))
+    fields = _daemon.observed_fields(answer, parse_version)
+    return Observed(**fields, docker_containerd=DOCKER_PIPE in fields["pipes_present"],
+                    shim_processes=fields["process_counts"].get(SHIM, 0))
 

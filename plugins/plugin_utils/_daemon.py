@@ -20,8 +20,9 @@ How a second daemon plugs in (what to provide):
    and the data folders a config names (`config_data_dirs`, deleted by purge).
 2. A `Desired` subclass whose class attribute `daemon` is that spec and whose `service_args()`
    answers the arguments frozen into the service after the exe (the daemon's own flags).
-3. A state step that answers the keys `observe` reads (see `containerd_state.ps1`), and an
-   `Observed` subclass when the daemon reports more than those.
+3. Nothing for reading the host: `state_step` sends `daemon_state.ps1` the spec's names and
+   `observe` reads its answer. A daemon with more to read adds its own steps to the same round
+   trip, and an `Observed` subclass for what they report.
 Then `plan()` and `recovery()` work as they do for containerd, and `_daemon_action.DaemonAction`
 runs read -> plan -> apply -> roll back for the action plugin.
 """
@@ -67,6 +68,12 @@ class DaemonSpec:
     config_data_dirs: t.Callable[[str | None], list[str]] = _no_data_dirs
     # Services started again after this one restarts (they hold a connection to it), even when not dependents.
     companions: tuple[str, ...] = ()
+    # Release archives of this daemon in the host's artifact folder (Get-ChildItem -Filter), deleted once unused.
+    archive_filter: str = "*.tar.gz"
+    # Other daemons' pipes worth knowing about (Docker Engine's containerd), answered in `pipes_present`.
+    other_pipes: tuple[str, ...] = ()
+    # Processes (Get-Process names) the daemon leaves running, counted in `process_counts` (containerd's shims).
+    process_names: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -141,6 +148,9 @@ class Observed:
     # 'running', 'missing' (no Defender cmdlets) or 'off' (cmdlets throw; defender_error says why).
     defender_status: str = "running"
     defender_error: str | None = None
+    # Which of the spec's other_pipes exist, and how many of each of its process_names run.
+    pipes_present: tuple[str, ...] = ()
+    process_counts: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def running_companions(self) -> list[str]:
@@ -158,6 +168,7 @@ def observed_fields(answer: dict[str, t.Any], parse_version: t.Callable[[str], s
     """The shared Observed fields from a state step's answer (for a subclass to add its own to)."""
     binary = answer.get("binary") or {}
     exclusions = answer.get("defender_exclusions")
+    counts = answer.get("process_counts")
     return {
         "version": parse_version(binary.get("version_output") or "") if binary.get("exists") else None,
         "binary_exists": bool(binary.get("exists")),
@@ -173,11 +184,33 @@ def observed_fields(answer: dict[str, t.Any], parse_version: t.Callable[[str], s
         "defender_exclusions": None if exclusions is None else tuple(as_list(exclusions)),
         "archive_sha256": answer.get("archive_sha256"),
         "pipe_ready": bool(answer.get("pipe_ready")),
+        "pipes_present": tuple(as_list(answer.get("pipes_present"))),
+        # An empty hashtable may come back as an empty list from other serialisers: anything not a dict is none.
+        "process_counts": {str(k): int(v or 0) for k, v in counts.items()} if isinstance(counts, dict) else {},
     }
 
 
 def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | None]) -> Observed:
     return Observed(**observed_fields(answer, parse_version))
+
+
+def state_step(desired: Desired, artifact_dir: str) -> Step:
+    """daemon_state: everything the plan decides on, read in one step (it changes nothing)."""
+    spec = desired.daemon
+    return Step("daemon_state", {
+        "InstallDir": desired.install_dir,
+        "ExeName": spec.exe_name,
+        "ServiceName": desired.service_name,
+        "ConfigPath": desired.config_path,
+        "ArchivePath": desired.archive_path,
+        "PipeName": desired.pipe_name,
+        "OtherPipes": list(spec.other_pipes),
+        "CompanionServices": list(spec.companions),
+        "ProcessNames": list(spec.process_names),
+        "DataDirs": list(desired.data_dirs),
+        "ArtifactDir": artifact_dir,
+        "ArtifactFilter": spec.archive_filter,
+    })
 
 
 @dataclasses.dataclass

@@ -10,7 +10,7 @@ does not start) is undone with `_daemon.recovery` / the plan's rollback, then re
 A plugin for another daemon subclasses `DaemonAction` and provides:
 - `module_name`, `argument_spec` (`daemon_argument_spec(...)` plus its own options);
 - `desired(args)`: its `_daemon.Desired` subclass, from `desired_options(args)` and `resolve_version(args)`;
-- `state_steps(desired)`: the steps that read the host (one round trip), and `observe(answers)`;
+- `observe(answers)`: what daemon_state (and any steps it adds in `state_steps(desired)`) answered;
 - optionally `plan(desired, observed)` to add its own steps, and `warnings(desired, observed)`.
 """
 
@@ -63,8 +63,9 @@ class DaemonAction(WindowsAction):
         raise NotImplementedError
 
     def state_steps(self, desired: _daemon.Desired) -> list[Step]:
-        """The steps that read everything the plan decides on (they change nothing)."""
-        raise NotImplementedError
+        """The steps that read everything the plan decides on (they change nothing): daemon_state, and
+        whatever else the daemon needs read in the same round trip."""
+        return [_daemon.state_step(desired, HOST_ARTIFACT_DIR)]
 
     def observe(self, answers: list[dict[str, t.Any]]) -> _daemon.Observed:
         """The state steps' answers, in order -> what was found."""

@@ -188,7 +188,7 @@ class DaemonAction(WindowsAction):
             undo = _daemon.recovery(desired, observed, ran)
             if not undo:
                 raise
-            return self.roll_back(host, desired, observed, result, undo, ran, failure=exc.short_msg, log_tail=[])
+            return self.roll_back(host, desired, observed, undo, ran, failure=exc.short_msg, log_tail=[])
         service_after(result, desired, steps, answers)
         report_killed(result, host.host, steps, answers)
         for warning in _daemon.settle_defender(steps, answers, result["changes"]):
@@ -198,7 +198,7 @@ class DaemonAction(WindowsAction):
         started = [a for s, a in zip(steps, answers)
                    if s.script == "service_start" and s.params["Name"] == desired.service_name]
         if plan.rollback and started and not started[-1].get("started"):
-            return self.roll_back(host, desired, observed, result, plan.rollback, steps,
+            return self.roll_back(host, desired, observed, plan.rollback, steps,
                                   failure=f"{self.daemon.name} {desired.version} did not start "
                                           f"(service status {started[-1].get('status')})",
                                   log_tail=started[-1].get("log_tail"))
@@ -207,10 +207,8 @@ class DaemonAction(WindowsAction):
         return result
 
     def roll_back(self, host: WindowsHost, desired: _daemon.Desired, observed: _daemon.Observed,
-                  result: dict[str, t.Any], undo: list[Step], ran: list[Step], *, failure: str,
-                  log_tail: t.Any) -> dict[str, t.Any]:
+                  undo: list[Step], ran: list[Step], *, failure: str, log_tail: t.Any) -> t.NoReturn:
         """Undo what ran, then fail naming the failure (and the rollback's own failure, if any)."""
-        del result
         done = [step.script for step in ran]
         undo_error = None
         try:

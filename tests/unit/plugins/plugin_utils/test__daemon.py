@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.wcow.buildkit.plugins.plugin_utils import _containerd, _daemon
 from ansible_collections.wcow.buildkit.plugins.plugin_utils._action import ModuleFailure
 from ansible_collections.wcow.buildkit.plugins.plugin_utils._daemon_action import DaemonAction, daemon_argument_spec
+from ansible_collections.wcow.buildkit.plugins.plugin_utils._host import HostError
 
 WIDGETD = _daemon.DaemonSpec(name="widgetd", exe_name="widgetd.exe")
 W_INSTALL = r"D:\Apps\widget"
@@ -278,3 +279,70 @@ def test_desired_options_name_the_bad_option(option, value, words):
     with pytest.raises(ModuleFailure) as failure:
         action.desired_options(_options(**{option: value}))
     assert failure.value.msg.startswith("wcow.buildkit.win_widgetd: ") and words in failure.value.msg
+
+
+class _FakeHost:
+    """Answers each round trip from a script of answers; records the steps sent."""
+
+    host = "w1"
+
+    def __init__(self, *round_trips):
+        self.round_trips = list(round_trips)
+        self.sent: list[list[str]] = []
+
+    def run(self, steps):
+        self.sent.append([s.script for s in steps])
+        answer = self.round_trips.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(steps) if callable(answer) else answer
+
+    def answer_strings(self, value, script, field):
+        del script, field
+        return _daemon.as_list(value)
+
+
+class _WidgetPlugin(_WidgetAction):
+    def desired(self, args):
+        return dataclasses.replace(W_DESIRED, **{k: v for k, v in self.desired_options(args).items()
+                                                 if k not in ("install_dir", "config_path", "log_file")})
+
+    def observe(self, answers):
+        assert len(answers) == 1  # the scratch folder step is not the plugin's to read
+        return _daemon.observe(answers[0], lambda text: text.rsplit(" v", 1)[-1] or None)
+
+
+def _plugin(check_mode=False):
+    plugin = object.__new__(_WidgetPlugin)
+    plugin._task = type("Task", (), {"check_mode": check_mode, "diff": False})()
+    return plugin
+
+
+STATE_ANSWER = {"binary": {"exists": True, "version_output": "widgetd v0.20.2"},
+                "service": W_CONVERGED.service, "config": {"sha256": "0" * 64, "content": "old"},
+                "machine_path": [W_INSTALL + r"\bin"], "defender_exclusions": [], "pipe_ready": True,
+                "staged_archives": [W_DESIRED.archive_path]}
+
+
+def test_the_action_loop_reads_once_and_stops_there_when_converged_or_checking():
+    converged = {**STATE_ANSWER, "config": {"sha256": W_DESIRED.config_sha256, "content": "debug = true\n"}}
+    host = _FakeHost([{}, converged])
+    result = _plugin().execute(_options(version="0.20.2"), host, {})
+    assert host.sent == [["directory_ensure", "daemon_state"]] and result["changed"] is False
+    host = _FakeHost([STATE_ANSWER])
+    result = _plugin(check_mode=True).execute(_options(version="0.20.2"), host, {})
+    assert host.sent == [["daemon_state"]] and result["changes"] == ["write " + W_DESIRED.config_path]
+
+
+def test_the_action_loop_undoes_a_failed_apply_for_any_daemon():
+    """The config write fails after widgetd was stopped: it is started again and the failure names both."""
+    failure = HostError("file_write.ps1 failed: disk full", host="w1", command="script file_write",
+                        steps_done=["service_stop"])
+    host = _FakeHost([{}, STATE_ANSWER], failure, lambda steps: [{}] * len(steps))
+    with pytest.raises(ModuleFailure) as raised:
+        _plugin().execute(_options(version="0.20.2"), host, {})
+    assert host.sent[1] == ["service_stop", "file_write", "directory_ensure", "service_start"]
+    assert host.sent[2] == ["service_stop", "service_start"]
+    assert raised.value.msg == ("wcow.buildkit.win_widgetd: file_write.ps1 failed: disk full; rolled back to 0.20.2, "
+                                "which is running again.")
+    assert raised.value.result["rolled_back"] is True and raised.value.result["steps_done"] == ["service_stop"]

@@ -19,7 +19,10 @@ How a second daemon plugs in (what to provide):
    service does (`check_config`), the pipe a config found on the host serves (`found_pipe`)
    and the data folders a config names (`config_data_dirs`, deleted by purge).
 2. A `Desired` subclass whose class attribute `daemon` is that spec and whose `service_args()`
-   answers the arguments frozen into the service after the exe (the daemon's own flags).
+   answers the arguments frozen into the service after the exe (the daemon's own flags); when
+   a registration needs more than `--register-service` (a dependency on containerd), its
+   `after_register()` steps, and when a start needs something first (containerd's pipe, a
+   local group), its `before_start()` steps.
 3. Nothing for reading the host: `state_step` sends `daemon_state.ps1` the spec's names and
    `observe` reads its answer. A daemon with more to read adds its own steps to the same round
    trip, and an `Observed` subclass for what they report.
@@ -126,6 +129,14 @@ class Desired:
     def command_line(self) -> str:
         """The ImagePath `<exe> --register-service` writes for these arguments."""
         return join_win32([self.exe, "--run-service", *self.service_args()])
+
+    def after_register(self) -> list[Step]:
+        """Steps that complete every registration of the service, e.g. `service_configure` with DependsOn."""
+        return []
+
+    def before_start(self) -> list[Step]:
+        """Steps every start of the service needs first (after its log folder), e.g. waiting for another pipe."""
+        return []
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -250,7 +261,7 @@ def _register(desired: Desired) -> list[Step]:
         "FilePath": desired.exe,
         "Arguments": join_win32(["--register-service", *desired.service_args()]),
         "FailOnError": True,
-    })]
+    }), *desired.after_register()]
 
 
 def _unregister(desired: Desired) -> list[Step]:
@@ -271,14 +282,14 @@ def is_register(step: Step) -> bool:
     return step.script == "run_command" and str(step.params.get("Arguments", "")).startswith("--register-service")
 
 
-def _register_observed(observed: Observed) -> list[Step]:
+def _register_observed(desired: Desired, observed: Observed) -> list[Step]:
     """Register the service again exactly as it was found (its own exe and frozen arguments)."""
     argv = split_win32((observed.service or {}).get("command_line") or "")
     if not argv:
         return []
     return [Step("run_command", {"FilePath": argv[0],
                                  "Arguments": join_win32(["--register-service", *[a for a in argv[1:] if a != "--run-service"]]),
-                                 "FailOnError": True})]
+                                 "FailOnError": True}), *desired.after_register()]
 
 
 def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> list[Step]:
@@ -309,7 +320,7 @@ def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> lis
         after = list(ran)[[_is_unregister(step) for step in ran].index(True):]
         if any(is_register(step) for step in after):  # the new registration replaced the old one
             steps.extend(_unregister(desired))
-        steps.extend(_register_observed(observed))
+        steps.extend(_register_observed(desired, observed))
     if (observed.service or {}).get("status") == "Running":
         steps.extend(_start(as_found(desired, observed), dependents, require=True))
     return steps
@@ -425,6 +436,7 @@ def plan_present(desired: Desired, observed: Observed) -> Plan:
             plan.add(f"start service {desired.service_name}")
         # The daemons open --log-file without creating its folder: without it the service stops at once.
         plan.steps.append(Step("directory_ensure", {"Path": ntpath.dirname(desired.log_file)}))
+        plan.steps.extend(desired.before_start())
         # After a version switch the controller decides on rollback, so a failed start answers, not throws.
         plan.steps.extend(_start(desired, dependents, require=not switching))
     if switching:

@@ -346,3 +346,39 @@ def test_the_action_loop_undoes_a_failed_apply_for_any_daemon():
     assert raised.value.msg == ("wcow.buildkit.win_widgetd: file_write.ps1 failed: disk full; rolled back to 0.20.2, "
                                 "which is running again.")
     assert raised.value.result["rolled_back"] is True and raised.value.result["steps_done"] == ["service_stop"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Dependent(WidgetDesired):
+    """A daemon registered as depending on another, which waits for that one's pipe before it starts."""
+
+    def after_register(self):
+        return [_daemon.Step("service_configure", {"Name": self.service_name, "DependsOn": ["containerd"]})]
+
+    def before_start(self):
+        return [_daemon.Step("pipe_wait", {"PipeName": "containerd-containerd"})]
+
+
+DEPENDENT = _Dependent(**{f.name: getattr(W_DESIRED, f.name) for f in dataclasses.fields(W_DESIRED)})
+
+
+@pytest.mark.parametrize("observed, expected", [
+    pytest.param(W_FRESH, ["archive_extract", "file_write", "machine_path", "run_command", "service_configure",
+                           "directory_ensure", "pipe_wait", "service_start"], id="fresh"),
+    pytest.param(_w(service={**W_CONVERGED.service, "command_line": "x"}),
+                 ["service_stop", "run_command", "service_wait_gone", "run_command", "service_configure",
+                  "directory_ensure", "pipe_wait", "service_start"], id="re-register"),
+    pytest.param(_w(service={**W_CONVERGED.service, "status": "Stopped"}),
+                 ["directory_ensure", "pipe_wait", "service_start"], id="start-only"),
+    pytest.param(W_CONVERGED, [], id="converged"),
+])
+def test_registration_and_start_hooks_run_where_every_registration_and_start_does(observed, expected):
+    assert [s.script for s in _daemon.plan(DEPENDENT, observed).steps] == expected
+
+
+def test_a_registration_put_back_by_recovery_is_completed_too():
+    observed = _w(version="0.18.2", service={**W_CONVERGED.service, "command_line": '"C:\\old\\widgetd.exe" --x'})
+    plan = _daemon.plan(DEPENDENT, observed)
+    register = next(i for i, s in enumerate(plan.steps) if _daemon.is_register(s))
+    undo = [s.script for s in _daemon.recovery(DEPENDENT, observed, plan.steps[:register + 1])]
+    assert undo[-3:] == ["run_command", "service_configure", "service_start"]

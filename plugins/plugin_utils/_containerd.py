@@ -115,4 +115,3 @@ def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | Non
     fields = _daemon.observed_fields(answer, parse_version)
     return Observed(**fields, docker_containerd=DOCKER_PIPE in fields["pipes_present"],
                     shim_processes=fields["process_counts"].get(SHIM, 0))
-

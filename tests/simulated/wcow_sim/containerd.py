@@ -6,8 +6,8 @@ import ntpath
 import tomllib
 import typing as t
 
-from .host import SERVICE_RUNNERS, Host, ScriptFailure, ServiceStartFailed, join_args
-from .registry import program, script
+from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args
+from .registry import program
 
 DEFAULT_PIPE = "containerd-containerd"
 _COMMITS = {"1": "442cb34bda9a6a0fed82a2ca7cade05c5c749582", "2": "fcd43222d6b07379a4be9786bda52438f0dd16a1"}

@@ -110,13 +110,15 @@ def test_fresh_install_of_a_daemon_without_config_check():
     assert start["PipeName"] == "widgetd" and start["Require"] is True and start["LogFile"] == W_DESIRED.log_file
 
 
+W_DRIFTED = W_CONVERGED.service["command_line"].replace("npipe", "tcp")
+
+
 @pytest.mark.parametrize("observed, expected, reason", [
     pytest.param(_w(config_text="debug = false\n"),
                  [("service_stop", "widgetd"), ("file_write", W_INSTALL + r"\widgetd.toml"),
                   ("directory_ensure", r"D:\Logs\widgetd"), ("service_start", "widgetd")],
                  "write " + W_INSTALL + r"\widgetd.toml", id="config"),
-    pytest.param(_w(service={**W_CONVERGED.service, "command_line": W_CONVERGED.service["command_line"].replace(
-        "npipe", "tcp")}),
+    pytest.param(_w(service={**W_CONVERGED.service, "command_line": W_DRIFTED}),
                  [("service_stop", "widgetd"), ("run_command", _daemon.SC_EXE), ("service_wait_gone", "widgetd"),
                   ("run_command", W_INSTALL + r"\bin\widgetd.exe"), ("directory_ensure", r"D:\Logs\widgetd"),
                   ("service_start", "widgetd")],
@@ -195,8 +197,8 @@ def test_recovery_after_the_new_registration_removes_it_and_puts_the_old_one_bac
 
 
 def test_companions_are_stopped_first_and_started_after():
-    observed = _w(config_text="x\n", companions=({"name": "helper", "status": "Running"},
-                                                  {"name": "idle", "status": "Stopped"}))
+    companions = ({"name": "helper", "status": "Running"}, {"name": "idle", "status": "Stopped"})
+    observed = _w(config_text="x\n", companions=companions)
     names = _names(_daemon.plan(W_DESIRED, observed).steps)
     assert names[0] == ("service_stop", "helper") and names[1] == ("service_stop", "widgetd")
     assert names[-2:] == [("service_start", "widgetd"), ("service_start", "helper")]

@@ -1,443 +1,67 @@
 # Copyright (c) wcow.buildkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What win_containerd must do to a host: observed + desired state -> plan (internal).
+"""What is particular to containerd in win_containerd's plan (internal).
 
-Pure functions, no I/O.  Each step is a host script of the same name in
-`scripts/`, so "what happens on the host when the config changes" is two hops:
-the step name here, then the script.
+The lifecycle (install, register, drift, upgrade with rollback, removal, PATH, Defender) is the
+one every daemon shares, in `_daemon`; here is what makes it containerd's: its flags, its grpc
+pipe and where a config keeps it, `config dump` to try a config, the root and state folders
+purge deletes, its shims and Docker Engine's containerd seen on the host.
+
+Pure functions, no I/O. Each step is a host script of the same name in `scripts/`, so "what
+happens on the host when the config changes" is two hops: the step name here, then the script.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import ntpath
 import tomllib
 import typing as t
 
+from . import _daemon
+from ._daemon import (
+    DEFENDER_ADD, DEFENDER_REMOVE, SC_EXE, DaemonSpec, Plan, as_list, plan, plan_absent, plan_present, recovery,
+    same_command_line, settle_defender,
+)
 from ._host import Step
-from ._quote import join_win32, split_win32
+
+# win_containerd's planner API: the shared lifecycle's functions, with containerd's Desired and Observed.
+__all__ = [
+    "CONTAINERD", "DEFAULT_PIPE", "DOCKER_PIPE", "SHIM", "DEFENDER_ADD", "DEFENDER_REMOVE", "SC_EXE", "Desired", "Observed", "Plan", "Step",
+    "as_list", "data_dirs", "found_pipe", "observe", "plan", "plan_absent", "plan_present", "recovery",
+    "same_command_line", "settle_defender",
+]
 
 DEFAULT_PIPE = r"\\.\pipe\containerd-containerd"
 DEFAULT_DATA_DIR = r"C:\ProgramData\containerd"
 DEFAULT_ROOT = DEFAULT_DATA_DIR + r"\root"
 DEFAULT_STATE = DEFAULT_DATA_DIR + r"\state"
-SC_EXE = r"C:\Windows\System32\sc.exe"
+# Docker Engine's own containerd serves this pipe; ours is managed beside it.
+DOCKER_PIPE = "docker-containerd"
+# A container's shim: it outlives a containerd restart and keeps the files it runs from locked.
+SHIM = "containerd-shim-runhcs-v1"
 
 
-@dataclasses.dataclass(frozen=True)
-class Desired:
-    """What the task asks for, with every path resolved."""
-
-    state: str
-    install_dir: str
-    config_path: str
-    service_name: str
-    log_file: str
-    log_level: str
-    # None (unset) changes no exclusion; True adds ours, False removes ours.
-    defender_exclusion: bool | None
-    purge: bool
-    version: str | None = None
-    config_text: str | None = None
-    archive_path: str | None = None
-    pipe_address: str = DEFAULT_PIPE
-    data_dirs: tuple[str, ...] = (DEFAULT_DATA_DIR,)
-    start_timeout: int = 60
-
-    @property
-    def bin_dir(self) -> str:
-        return ntpath.join(self.install_dir, "bin")
-
-    @property
-    def exe(self) -> str:
-        return ntpath.join(self.bin_dir, "containerd.exe")
-
-    @property
-    def backup_dir(self) -> str:
-        return self.install_dir.rstrip("\\") + ".previous"
-
-    @property
-    def config_sha256(self) -> str | None:
-        """Digest of the exact bytes file_write puts on the host (UTF-8, no BOM)."""
-        return None if self.config_text is None else hashlib.sha256(self.config_text.encode("utf-8")).hexdigest()
-
-    @property
-    def pipe_name(self) -> str:
-        return self.pipe_address.rsplit("\\", 1)[-1]
-
-    def service_args(self) -> list[str]:
-        """Arguments frozen into the service at registration (after the exe)."""
-        return ["--service-name", self.service_name, "--config", self.config_path,
-                "--log-file", self.log_file, "--log-level", self.log_level]
-
-    def command_line(self) -> str:
-        """The ImagePath containerd.exe --register-service writes for these arguments."""
-        return join_win32([self.exe, "--run-service", *self.service_args()])
-
-
-@dataclasses.dataclass(frozen=True)
-class Observed:
-    """What containerd_state.ps1 reported."""
-
-    version: str | None
-    binary_exists: bool
-    service: dict[str, t.Any] | None
-    companions: tuple[dict[str, t.Any], ...]
-    data_dirs_present: tuple[str, ...]
-    staged_archives: tuple[str, ...]
-    config_text: str | None
-    machine_path: tuple[str, ...]
-    defender_exclusions: tuple[str, ...] | None
-    archive_sha256: str | None
-    pipe_ready: bool
-    docker_containerd: bool
-    shim_processes: int
-    # Digest of the config file's bytes; drift is decided on it (config_text is for the diff only).
-    config_sha256: str | None = None
-    # 'running', 'missing' (no Defender cmdlets) or 'off' (cmdlets throw; defender_error says why).
-    defender_status: str = "running"
-    defender_error: str | None = None
-
-    @property
-    def running_companions(self) -> list[str]:
-        return [c["name"] for c in self.companions if c.get("status") == "Running"]
-
-
-def as_list(value: t.Any) -> list[t.Any]:
-    """PowerShell collapses one-element arrays to a scalar in JSON; undo that."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | None]) -> Observed:
-    binary = answer.get("binary") or {}
-    exclusions = answer.get("defender_exclusions")
-    return Observed(
-        version=parse_version(binary.get("version_output") or "") if binary.get("exists") else None,
-        binary_exists=bool(binary.get("exists")),
-        service=answer.get("service") or None,
-        companions=tuple(as_list(answer.get("companions"))),
-        data_dirs_present=tuple(as_list(answer.get("data_dirs_present"))),
-        staged_archives=tuple(as_list(answer.get("staged_archives"))),
-        config_text=(answer.get("config") or {}).get("content"),
-        config_sha256=((answer.get("config") or {}).get("sha256") or "").lower() or None,
-        defender_status=answer.get("defender_status") or ("running" if exclusions is not None else "missing"),
-        defender_error=answer.get("defender_error"),
-        machine_path=tuple(as_list(answer.get("machine_path"))),
-        defender_exclusions=None if exclusions is None else tuple(as_list(exclusions)),
-        archive_sha256=answer.get("archive_sha256"),
-        pipe_ready=bool(answer.get("pipe_ready")),
-        docker_containerd=bool(answer.get("docker_containerd")),
-        shim_processes=int(answer.get("shim_processes") or 0),
-    )
-
-
-@dataclasses.dataclass
-class Plan:
-    """The steps of the apply round trip, and what to tell the user."""
-
-    changes: list[str] = dataclasses.field(default_factory=list)
-    steps: list[Step] = dataclasses.field(default_factory=list)
-    needs_archive: bool = False
-    rollback: list[Step] = dataclasses.field(default_factory=list)
-    warnings: list[str] = dataclasses.field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
-
-    def add(self, reason: str, *steps: Step) -> None:
-        if reason not in self.changes:
-            self.changes.append(reason)
-        self.steps.extend(steps)
-
-
-def same_command_line(observed: str | None, desired: str) -> bool:
-    """Compare service command lines as argv: quoting may differ, the exe path's case may too."""
-    if not observed:
-        return False
-    have, want = split_win32(observed), split_win32(desired)
-    return bool(have) and have[0].lower() == want[0].lower() and have[1:] == want[1:]
-
-
-def _path_has(entries: t.Iterable[str], entry: str) -> bool:
-    return any(e.rstrip("\\").lower() == entry.rstrip("\\").lower() for e in entries)
-
-
-def _register(desired: Desired) -> list[Step]:
-    return [Step("run_command", {
-        "FilePath": desired.exe,
-        "Arguments": join_win32(["--register-service", *desired.service_args()]),
-        "FailOnError": True,
-    })]
-
-
-def _unregister(desired: Desired, observed: Observed) -> list[Step]:
-    # sc.exe, not `containerd.exe --unregister-service`: containerd loads its config (the default path) before it
-    # unregisters, so a config it rejects, or a missing or foreign binary, would make the service impossible to remove.
-    del observed
-    return [Step("run_command", {"FilePath": SC_EXE, "Arguments": join_win32(["delete", desired.service_name]),
-                                 "FailOnError": True}),
-            Step("service_wait_gone", {"Name": desired.service_name, "TimeoutSeconds": desired.start_timeout})]
-
-
-def _is_unregister(step: Step) -> bool:
-    return step.script == "run_command" and step.params.get("FilePath") == SC_EXE \
-        and str(step.params.get("Arguments", "")).startswith("delete ")
-
-
-def _is_register(step: Step) -> bool:
-    return step.script == "run_command" and str(step.params.get("Arguments", "")).startswith("--register-service")
-
-
-def _register_observed(observed: Observed) -> list[Step]:
-    """Register the service again exactly as it was found (its own exe and frozen arguments)."""
-    argv = split_win32((observed.service or {}).get("command_line") or "")
-    if not argv:
-        return []
-    return [Step("run_command", {"FilePath": argv[0],
-                                 "Arguments": join_win32(["--register-service", *[a for a in argv[1:] if a != "--run-service"]]),
-                                 "FailOnError": True})]
-
-
-def recovery(desired: Desired, observed: Observed, ran: t.Sequence[Step]) -> list[Step]:
-    """What puts the host back as it was found, after the steps in `ran` completed and the next one failed.
-
-    Binaries and config come back from the backup (when install_backup ran); a registration that was removed
-    (and maybe replaced) is put back as observed; then the services that were running are started again.
-    Empty when nothing that ran needs undoing.
-    """
-    if desired.state != "present":  # removal goes forward: a failure is reported, nothing is put back
-        return []
-    backed_up = any(step.script == "install_backup" for step in ran)
-    unregistered = observed.service is not None and any(_is_unregister(step) for step in ran)
-    # Stopped, but nothing it runs was replaced yet: starting it again is enough. Once the binaries or the
-    # config were replaced without a backup, starting would only repeat the failure.
-    replaced = any(step.script == "archive_extract"
-                   or (step.script == "file_write" and step.params.get("Path") == desired.config_path) for step in ran)
-    stopped = any(step.script == "service_stop" for step in ran) and (backed_up or not replaced)
-    if not (backed_up or unregistered or stopped):
-        return []
-    dependents = observed.running_companions
-    # install_restore replaces bin: whatever still runs from it (the new version's shims) must end first.
-    steps = _stop(desired, dependents, binaries=backed_up)
-    if backed_up:
-        steps.append(Step("install_restore", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
-                                              "BackupDir": desired.backup_dir}))
-    if unregistered:
-        after = list(ran)[[_is_unregister(step) for step in ran].index(True):]
-        if any(_is_register(step) for step in after):  # the new registration replaced the old one
-            steps.extend(_unregister(desired, observed))
-        steps.extend(_register_observed(observed))
-    if (observed.service or {}).get("status") == "Running":
-        steps.extend(_start(_as_found(desired, observed), dependents, require=True))
-    return steps
-
-
-def _as_found(desired: Desired, observed: Observed) -> Desired:
-    """The service as it ran before: its pipe (from the config found) and its log file (from its command line)."""
+def _load(config_text: str | None) -> dict[str, t.Any]:
     try:
-        found = tomllib.loads(observed.config_text or "")
+        return tomllib.loads(config_text or "")
     except tomllib.TOMLDecodeError:
-        found = {}
-    # Config version 4 (containerd 2.3) keeps the pipe in plugins, older schemas at top-level grpc.
+        return {}  # containerd would not start with it either: what it would use by default counts
+
+
+def found_pipe(config_text: str | None) -> str:
+    """The pipe a containerd config serves: version 4 (2.3) keeps it in plugins, older schemas at top-level grpc."""
+    found = _load(config_text)
     plugins = found.get("plugins") if isinstance(found.get("plugins"), dict) else {}
     grpc = (plugins.get("io.containerd.server.v1.grpc") if found.get("version") == 4 else found.get("grpc")) or {}
-    argv = split_win32((observed.service or {}).get("command_line") or "")
-    log_file = argv[argv.index("--log-file") + 1] if "--log-file" in argv[:-1] else desired.log_file
     address = grpc.get("address") if isinstance(grpc, dict) and isinstance(grpc.get("address"), str) else None
-    return dataclasses.replace(desired, pipe_address=address or DEFAULT_PIPE, log_file=log_file)
-
-
-def _validate(desired: Desired, path: str) -> list[Step]:
-    """`containerd.exe --config PATH config dump` loads a config exactly as the service and --register-service do."""
-    return [Step("run_command", {"FilePath": desired.exe, "Arguments": join_win32(["--config", path, "config", "dump"]),
-                                 "FailOnError": True})]
-
-
-def _stop(desired: Desired, companions: list[str], binaries: bool = False) -> list[Step]:
-    """Stop companions, then the service; with binaries, also end what still runs from bin.
-
-    service_stop waits (bounded) until each service's own process has exited, ending it when
-    it outlives the wait: Windows keeps a running image locked. Shims only go when bin is
-    replaced or deleted - a plain restart leaves running containers alone.
-    """
-    # buildkitd first: it holds containerd's pipe and shims.
-    steps = [Step("service_stop", {"Name": name, "TimeoutSeconds": desired.start_timeout})
-             for name in [*companions, desired.service_name]]
-    return steps + (_end_bin_processes(desired) if binaries else [])
-
-
-def _end_bin_processes(desired: Desired) -> list[Step]:
-    """End every process whose image is in our bin (shims, a ctr.exe), not Docker Engine's of the same name."""
-    return [Step("process_stop", {"Directory": desired.bin_dir, "TimeoutSeconds": desired.start_timeout})]
-
-
-def _start(desired: Desired, dependents: list[str], require: bool) -> list[Step]:
-    steps = [Step("service_start", {
-        "Name": desired.service_name, "PipeName": desired.pipe_name, "LogFile": desired.log_file,
-        "Require": require, "TimeoutSeconds": desired.start_timeout,
-    })]
-    # A restarted containerd leaves buildkitd with a stale worker: restart what depended on it.
-    steps += [Step("service_start", {"Name": name, "OnlyIfRunning": desired.service_name, "Require": False,
-                                     "TimeoutSeconds": desired.start_timeout}) for name in dependents]
-    return steps
-
-
-def plan_present(desired: Desired, observed: Observed) -> Plan:
-    plan = Plan()
-    if not desired.version or desired.config_text is None:
-        raise AssertionError("plan_present needs a resolved version and a rendered config")
-    installing = observed.version is None
-    switching = not installing and observed.version != desired.version
-    # ReadAllText hides a BOM or UTF-16 (which containerd rejects): compare the bytes' digests.
-    config_differs = observed.config_sha256 != desired.config_sha256
-    service = observed.service
-    drift = service is not None and not same_command_line(service.get("command_line"), desired.command_line())
-    dependents = observed.running_companions
-    # A reinstall over an unreadable binary replaces bin under a service that may be running.
-    restart = service is not None and (installing or switching or config_differs or drift)
-    plan.needs_archive = installing or switching
-    replacing = plan.needs_archive and (observed.binary_exists or service is not None)
-
-    # containerd.exe loads its config on start and on --register-service: a config it rejects must be caught while
-    # the old service is still registered (and, when the binary stays, still running). With the same binary, try
-    # the new config as a candidate file before stopping anything; a new binary can only try it once extracted,
-    # before the registration is touched, and a failure then rolls back from the backup.
-    candidate = desired.config_path + ".new"
-    if not plan.needs_archive and (config_differs or drift):
-        plan.steps.extend([Step("file_write", {"Path": candidate, "Content": desired.config_text}),
-                           *_validate(desired, candidate), Step("path_remove", {"Path": candidate})])
-    if restart:
-        plan.steps.extend(_stop(desired, dependents, binaries=replacing))
-    elif replacing:
-        plan.steps.extend(_end_bin_processes(desired))
-    if switching:
-        direction = "upgrade" if _version_key(desired.version) > _version_key(observed.version) else "downgrade"
-        plan.add(f"{direction} containerd {observed.version} -> {desired.version}",
-                 Step("install_backup", {"InstallDir": desired.install_dir, "ConfigPath": desired.config_path,
-                                         "BackupDir": desired.backup_dir}))
-    if plan.needs_archive:
-        if installing:
-            plan.add(f"install containerd {desired.version}")
-        plan.steps.append(Step("archive_extract", {"Archive": desired.archive_path, "InstallDir": desired.install_dir}))
-        # Archives of other versions staged earlier are no longer needed (rollback uses the backup folder).
-        plan.steps.extend(Step("path_remove", {"Path": path}) for path in observed.staged_archives
-                          if path.lower() != (desired.archive_path or "").lower())
-    if config_differs:
-        plan.add(f"write {desired.config_path}",
-                 Step("file_write", {"Path": desired.config_path, "Content": desired.config_text}))
-    if not _path_has(observed.machine_path, desired.bin_dir):
-        plan.add(f"add {desired.bin_dir} to the machine PATH",
-                 Step("machine_path", {"Entry": desired.bin_dir, "State": "present"}))
-    _add_defender_steps(plan, desired, observed)
-    if plan.needs_archive:
-        plan.steps.extend(_validate(desired, desired.config_path))
-    if service is None:
-        plan.add(f"register service {desired.service_name}", *_register(desired))
-    elif drift:
-        plan.add(f"re-register service {desired.service_name}: command line differs",
-                 *_unregister(desired, observed), *_register(desired))
-    elif service.get("start_mode") != "Automatic":
-        plan.add(f"set service {desired.service_name} to start automatically",
-                 Step("service_configure", {"Name": desired.service_name, "StartMode": "Automatic"}))
-    if service is None or restart or service.get("status") != "Running" or not observed.pipe_ready:
-        if service is not None and not restart:
-            plan.add(f"start service {desired.service_name}")
-        # containerd opens --log-file without creating its folder: without it the service stops at once.
-        plan.steps.append(Step("directory_ensure", {"Path": ntpath.dirname(desired.log_file)}))
-        # After a version switch the controller decides on rollback, so a failed start answers, not throws.
-        plan.steps.extend(_start(desired, dependents, require=not switching))
-    if switching:
-        plan.rollback = recovery(desired, observed, plan.steps)
-    return plan
-
-
-DEFENDER_ADD = "add Windows Defender process exclusions"
-DEFENDER_REMOVE = "remove Windows Defender process exclusions"
-
-
-def _add_defender_steps(plan: Plan, desired: Desired, observed: Observed) -> None:
-    """Only our containerd.exe's exclusion, and only when asked: an administrator's own exclusions stay.
-
-    present: unset changes nothing, true adds ours, false removes ours. absent: ours is removed
-    (the binary it names is deleted), whatever the option says.
-    """
-    if desired.state == "present" and desired.defender_exclusion is None:
-        return
-    wanted = desired.state == "present" and bool(desired.defender_exclusion)
-    if observed.defender_exclusions is None:
-        if desired.defender_exclusion is not None:
-            why = ("not installed (no Defender cmdlets)" if observed.defender_status == "missing"
-                   else f"not running ({observed.defender_error or 'its cmdlets fail'})")
-            plan.warnings.append(f"defender_exclusion: Windows Defender is {why}; no process exclusion to "
-                                 f"{'add' if wanted else 'remove'} for {desired.exe}")
-        return
-    present = {e.lower() for e in observed.defender_exclusions}
-    if wanted and desired.exe.lower() not in present:
-        plan.add(DEFENDER_ADD, Step("defender_exclusion", {"Processes": [desired.exe], "State": "present"}))
-    elif not wanted and desired.exe.lower() in present:
-        plan.add(DEFENDER_REMOVE, Step("defender_exclusion", {"Processes": [desired.exe], "State": "absent"}))
-
-
-def settle_defender(steps: t.Sequence[Step], answers: t.Sequence[dict[str, t.Any]],
-                    changes: list[str]) -> list[str]:
-    """After apply: a defender step that changed nothing (policy-managed, Defender off) is no change.
-
-    Drops its reason from `changes` (in place) and answers the warnings to show.
-    """
-    warnings: list[str] = []
-    for step, answer in zip(steps, answers):
-        if step.script != "defender_exclusion":
-            continue
-        note = answer.get("warning") or answer.get("skipped")
-        if note:
-            warnings.append(f"defender_exclusion: {note}")
-        if not answer.get("changed"):
-            reason = DEFENDER_ADD if step.params.get("State") == "present" else DEFENDER_REMOVE
-            if reason in changes:
-                changes.remove(reason)
-    return warnings
-
-
-def plan_absent(desired: Desired, observed: Observed) -> Plan:
-    plan = Plan()
-    if observed.service is not None:
-        plan.add(f"remove service {desired.service_name}",
-                 *_stop(desired, observed.running_companions), *_unregister(desired, observed))
-    if _path_has(observed.machine_path, desired.bin_dir):
-        plan.add(f"remove {desired.bin_dir} from the machine PATH",
-                 Step("machine_path", {"Entry": desired.bin_dir, "State": "absent"}))
-    _add_defender_steps(plan, desired, observed)
-    # Shims keep running after containerd stops; they lock bin and hold container files in root open.
-    end_processes = _end_bin_processes(desired) if observed.binary_exists else []
-    if desired.purge:
-        doomed = purge_paths(observed)
-        if doomed:
-            # Before the config goes: if something is left, the next run still knows where root and state are.
-            # One step for all of them: it deletes what it can everywhere, then names whatever is left.
-            plan.add(f"purge {', '.join(doomed)}", *end_processes, Step("path_remove", {"Path": doomed}))
-            end_processes = []
-    if observed.binary_exists or observed.config_text is not None:
-        plan.add(f"delete {desired.install_dir}", *end_processes,
-                 Step("path_remove", {"Path": desired.install_dir}),
-                 Step("path_remove", {"Path": desired.backup_dir}))
-    if observed.staged_archives:
-        plan.add("delete staged containerd archives",
-                 *(Step("path_remove", {"Path": path}) for path in observed.staged_archives))
-    return plan
+    return address or DEFAULT_PIPE
 
 
 def data_dirs(config_text: str | None) -> list[str]:
     """The `root` and `state` folders a config names (top-level keys in every schema), defaults filled in."""
     if config_text is None:
         return []
-    try:
-        config = tomllib.loads(config_text)
-    except tomllib.TOMLDecodeError:
-        config = {}  # containerd would not start with it either; purge what it would have used by default
+    config = _load(config_text)
     folders = []
     for name, default in (("root", DEFAULT_ROOT), ("state", DEFAULT_STATE)):
         value = config.get(name)
@@ -445,23 +69,49 @@ def data_dirs(config_text: str | None) -> list[str]:
     return folders
 
 
-def purge_paths(observed: Observed) -> list[str]:
-    """What purge deletes: the data folders found plus the root and state the installed config names.
-
-    A folder inside another one on the list goes with it.
-    """
-    candidates = [*observed.data_dirs_present, *data_dirs(observed.config_text)]
-    doomed: list[str] = []
-    for path in sorted(candidates, key=lambda p: len(p.rstrip("\\"))):
-        folder = path.rstrip("\\")
-        if not any(folder.lower() == d.lower() or folder.lower().startswith(d.lower() + "\\") for d in doomed):
-            doomed.append(folder)
-    return doomed
+def config_dump(path: str) -> list[str]:
+    """`containerd.exe --config PATH config dump` loads a config exactly as the service and --register-service do."""
+    return ["--config", path, "config", "dump"]
 
 
-def plan(desired: Desired, observed: Observed) -> Plan:
-    return plan_present(desired, observed) if desired.state == "present" else plan_absent(desired, observed)
+CONTAINERD = DaemonSpec(
+    name="containerd",
+    exe_name="containerd.exe",
+    check_config=config_dump,
+    found_pipe=found_pipe,
+    config_data_dirs=data_dirs,
+    # buildkitd uses containerd even when not registered as its dependent.
+    companions=("buildkitd",),
+    archive_filter="containerd-*-windows-*.tar.gz",
+    other_pipes=(DOCKER_PIPE,),
+    process_names=(SHIM,),
+)
 
 
-def _version_key(version: str | None) -> tuple[int, ...]:
-    return tuple(int(part) for part in (version or "0").split("-")[0].split(".") if part.isdigit())
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Desired(_daemon.Desired):
+    """What the task asks for, with every path resolved."""
+
+    daemon: t.ClassVar[DaemonSpec] = CONTAINERD
+
+    log_level: str
+    pipe_address: str = DEFAULT_PIPE
+    data_dirs: tuple[str, ...] = (DEFAULT_DATA_DIR,)
+
+    def service_args(self) -> list[str]:
+        return ["--service-name", self.service_name, "--config", self.config_path,
+                "--log-file", self.log_file, "--log-level", self.log_level]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Observed(_daemon.Observed):
+    """What daemon_state.ps1 reported about containerd."""
+
+    docker_containerd: bool
+    shim_processes: int
+
+
+def observe(answer: dict[str, t.Any], parse_version: t.Callable[[str], str | None]) -> Observed:
+    fields = _daemon.observed_fields(answer, parse_version)
+    return Observed(**fields, docker_containerd=DOCKER_PIPE in fields["pipes_present"],
+                    shim_processes=fields["process_counts"].get(SHIM, 0))

@@ -93,8 +93,8 @@ def test_no_array_of_an_optional_parameter_that_may_be_null(name):
     assert bad == [], f"{name}.ps1 wraps optional parameter(s) {bad} in @(); guard against $null first"
 
 
-def test_containerd_state_lists_the_pipe_folder_instead_of_opening_pipes():
-    text = code("containerd_state")
+def test_daemon_state_lists_the_pipe_folder_instead_of_opening_pipes():
+    text = code("daemon_state")
     # Test-Path \\.\pipe\x opens (and closes) a client connection to the daemon's pipe.
     assert not re.search(r"Test-Path[^\n]*\\\\\.\\pipe", text, re.I)
     assert text.count(r"EnumerateFiles('\\.\pipe\')") == 1

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from wcow_sim.common import defender_exclusion
-from wcow_sim.containerd import containerd_state, run_daemon
+from wcow_sim.common import daemon_state, defender_exclusion
+from wcow_sim.containerd import run_daemon
 from wcow_sim.host import Host, ScriptFailure, ServiceStartFailed, dotnet_decode
 from wcow_sim.state import DEFAULT_MACHINE_PATH, machine_path, new_state
 
@@ -50,8 +50,8 @@ def test_reg_sz_path_is_not_expanded_and_unknown_names_stay():
 # -- Defender ------------------------------------------------------------------------------------
 
 OURS, ADMIN = r"C:\Program Files\containerd\bin\containerd.exe", r"C:\Tools\x.exe"
-STATE_PARAMS = {"InstallDir": r"C:\Program Files\containerd", "ServiceName": "containerd",
-                "ConfigPath": r"C:\Program Files\containerd\config.toml"}
+STATE_PARAMS = {"InstallDir": r"C:\Program Files\containerd", "ExeName": "containerd.exe", "ServiceName": "containerd",
+                "ConfigPath": r"C:\Program Files\containerd\config.toml", "ArtifactFilter": "containerd-*.tar.gz"}
 
 
 def test_defender_running_adds_and_removes_only_the_named_process():
@@ -70,7 +70,7 @@ def test_defender_missing_has_no_cmdlets():
         host.mp_exclusion_processes()
     answer = defender_exclusion(host, {"Processes": [OURS]})
     assert answer["changed"] is False and "not installed" in answer["skipped"]
-    state = containerd_state(host, STATE_PARAMS)
+    state = daemon_state(host, STATE_PARAMS)
     assert state["defender_exclusions"] is None and state["defender_status"] == "missing"
 
 
@@ -80,7 +80,7 @@ def test_defender_off_cmdlets_throw_the_service_error():
         host.mp_set_exclusion_processes("Add-MpPreference", [OURS])
     answer = defender_exclusion(host, {"Processes": [OURS]})
     assert answer["changed"] is False and "0x800106ba" in answer["skipped"]
-    state = containerd_state(host, STATE_PARAMS)
+    state = daemon_state(host, STATE_PARAMS)
     assert state["defender_exclusions"] is None and state["defender_status"] == "off"
     assert "0x800106ba" in state["defender_error"]
     assert host.state["defender_exclusions"]["processes"] == []
@@ -90,7 +90,7 @@ def test_defender_policy_exclusions_do_not_change_locally():
     host = _host({"defender_policy_exclusions": [ADMIN]})
     answer = defender_exclusion(host, {"Processes": [OURS]})
     assert answer["changed"] is False and "policy" in answer["warning"]
-    assert containerd_state(host, STATE_PARAMS)["defender_exclusions"] == [ADMIN]
+    assert daemon_state(host, STATE_PARAMS)["defender_exclusions"] == [ADMIN]
 
 
 def test_unknown_defender_fault_is_refused():

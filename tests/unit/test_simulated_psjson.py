@@ -38,16 +38,17 @@ def _deepest_answer(monkeypatch, depth=None):
     host.register_service("buildkitd", r'"C:\Program Files\buildkit\bin\buildkitd.exe" --run-service')
     if depth is not None:
         monkeypatch.setattr(psjson, "bootstrap_depth", lambda text=None: depth)
-    step = {"name": "containerd_state", "script": script_text("containerd_state"),
-            "params": {"InstallDir": r"C:\Program Files\containerd", "ServiceName": "containerd",
-                       "ConfigPath": r"C:\Program Files\containerd\config.toml"}}
+    step = {"name": "daemon_state", "script": script_text("daemon_state"),
+            "params": {"InstallDir": r"C:\Program Files\containerd", "ExeName": "containerd.exe",
+                       "ServiceName": "containerd", "ConfigPath": r"C:\Program Files\containerd\config.toml",
+                       "ArtifactFilter": "containerd-*.tar.gz", "CompanionServices": ["buildkitd"]}}
     rc, answer = dispatch.run_steps(host, {"caller": "t", "steps": [step]})
     assert rc == 0, answer
     return answer["steps"][0]["result"]
 
 
 def test_the_shipped_depth_carries_the_deepest_answer(monkeypatch):
-    """containerd_state's companions (a list of hashtables in the answer) are the deepest values."""
+    """daemon_state's companions (a list of hashtables in the answer) are the deepest values."""
     assert _deepest_answer(monkeypatch)["companions"] == [{"name": "buildkitd", "status": "Stopped"}]
 
 

@@ -3,7 +3,7 @@
 # Output: {"failed": false, "steps": [{"name": "...", "result": {...}}]}
 #     or: {"failed": true, "step": "...", "msg": "...", "error": "...", "steps": [...]}
 # -Depth 5 is what our deepest answer needs: answer(0) > steps(1) > step(2) > result(3) >
-# result value(4) > item of a list value(5), e.g. containerd_state's companions. 5.1 writes
+# result value(4) > item of a list value(5), e.g. daemon_state's companions. 5.1 writes
 # anything deeper as its ToString() ("System.Collections.Hashtable"); a deeper -Depth lets raw
 # cmdlet output expand for minutes (PowerShell issue 6388). Keep answers that shallow.
 # The answer goes to the pipeline, not [Console]::Out, so PSRP (no console) receives it too.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import io
 import ntpath
@@ -9,7 +10,7 @@ import tarfile
 import typing as t
 import zipfile
 
-from .host import ENVIRONMENT_KEY, Host, ScriptFailure, key, split_win32
+from .host import ENVIRONMENT_KEY, Host, ScriptFailure, exe_identity, key, split_win32
 from .registry import PROGRAMS, script
 
 
@@ -332,3 +333,71 @@ def path_remove(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         more = f"; and {len(left) - 10} more" if len(left) > 10 else ""
         raise ScriptFailure(f"deleted {removed} items, but {len(left)} could not be deleted: {'; '.join(left[:10])}{more}")
     return {"path": params["Path"], "changed": changed, "removed": removed}
+
+
+def _version_output(host: Host, exe: str) -> str:
+    """`(& $exe --version 2>&1 | Out-String).Trim()`: the program runs; a file Windows cannot run throws, caught."""
+    if exe_identity(host.read_bytes(exe)) is None:
+        # CreateProcess refuses a file that is not an image (truncated, foreign): the call operator throws.
+        return (f"error: Program '{ntpath.basename(exe)}' failed to run: The specified executable is not a valid "
+                "application for this OS platform.")
+    handler = PROGRAMS.get(ntpath.basename(exe).lower())
+    if handler is None:
+        return f"error: {exe}: not simulated"
+    _rc, stdout, stderr = handler(host, exe, ["--version"])
+    return (stdout + stderr).strip()
+
+
+def _staged(host: Host, folder: str | None, pattern: str) -> list[str]:
+    """Get-ChildItem -Filter: the files directly in folder whose name matches (case-insensitive)."""
+    if not folder:
+        return []
+    return [p for p in host.list_tree(folder)
+            if ntpath.dirname(p).lower() == folder.rstrip("\\").lower()
+            and fnmatch.fnmatch(ntpath.basename(p).lower(), pattern.lower())]
+
+
+@script("daemon_state")
+def daemon_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    exe = ntpath.join(params["InstallDir"], "bin", params["ExeName"])
+    binary = {"path": exe, "exists": host.file(exe) is not None, "version_output": None}
+    if binary["exists"]:
+        binary["version_output"] = _version_output(host, exe)
+    service = None
+    svc = host.service(params["ServiceName"])
+    if svc:
+        service = {"name": svc["name"], "status": svc["status"], "start_mode": svc["start_mode"],
+                   "command_line": svc["command_line"]}
+    companions = {d["name"].lower(): d for d in host.dependents(params["ServiceName"])}
+    for name in params.get("CompanionServices") or []:
+        if host.service(name):
+            companions[name.lower()] = host.service(name)
+    config = None
+    if host.file(params["ConfigPath"]):
+        config = {"sha256": host.file(params["ConfigPath"])["sha256"], "content": host.read_text(params["ConfigPath"])}
+    archive = params.get("ArchivePath")
+    exclusions, defender_status, defender_error = None, host.defender_status(), None
+    if defender_status != "missing":  # Get-Command Get-MpPreference
+        try:
+            exclusions = host.mp_exclusion_processes()
+        except ScriptFailure as exc:  # cmdlets present, Defender off
+            defender_error = str(exc)
+    # One listing of \\.\pipe\; -contains compares strings case-insensitively, as pipe names are.
+    pipes = {pipe.lower() for pipe in host.pipes()}
+    return {
+        "binary": binary,
+        "service": service,
+        "companions": [{"name": c["name"], "status": c["status"]}
+                       for c in sorted(companions.values(), key=lambda c: c["name"].lower())],
+        "data_dirs_present": [d for d in params.get("DataDirs") or [] if host.exists(d) or host.list_tree(d)],
+        "staged_archives": _staged(host, params.get("ArtifactDir"), params["ArtifactFilter"]),
+        "config": config,
+        "machine_path": host.path_entries(),
+        "defender_exclusions": exclusions,
+        "defender_status": defender_status,
+        "defender_error": defender_error,
+        "archive_sha256": host.file(archive)["sha256"] if archive and host.file(archive) else None,
+        "pipe_ready": bool(params.get("PipeName")) and params["PipeName"].lower() in pipes,
+        "pipes_present": [name for name in params.get("OtherPipes") or [] if name.lower() in pipes],
+        "process_counts": {name: len(host.processes(name)) for name in params.get("ProcessNames") or []},
+    }

@@ -1,14 +1,13 @@
-"""Contracts of containerd_state.ps1 and the simulated containerd.exe."""
+"""The simulated containerd.exe and its service, and sc.exe (containerd's host state: daemon_state in common.py)."""
 
 from __future__ import annotations
 
-import fnmatch
 import ntpath
 import tomllib
 import typing as t
 
-from .host import SERVICE_RUNNERS, Host, ScriptFailure, ServiceStartFailed, join_args
-from .registry import program, script
+from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args
+from .registry import program
 
 DEFAULT_PIPE = "containerd-containerd"
 _COMMITS = {"1": "442cb34bda9a6a0fed82a2ca7cade05c5c749582", "2": "fcd43222d6b07379a4be9786bda52438f0dd16a1"}
@@ -179,63 +178,6 @@ def containerd_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, st
         host.unregister_service(name)
         return 0, "", ""
     return 1, "", f"containerd: simulated with arguments {argv!r} is not supported"
-
-
-def _staged(host: Host, folder: str | None, pattern: str) -> list[str]:
-    """Get-ChildItem -Filter: the files directly in folder whose name matches (case-insensitive)."""
-    if not folder:
-        return []
-    return [p for p in host.list_tree(folder)
-            if ntpath.dirname(p).lower() == folder.rstrip("\\").lower()
-            and fnmatch.fnmatch(ntpath.basename(p).lower(), pattern.lower())]
-
-
-@script("containerd_state")
-def containerd_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
-    exe = ntpath.join(params["InstallDir"], "bin", "containerd.exe")
-    binary = {"path": exe, "exists": host.file(exe) is not None, "version_output": None}
-    if binary["exists"]:
-        version = host.exe_version(exe)
-        binary["version_output"] = version_output(version) if version else "not a valid Win32 application"
-    service = None
-    svc = host.service(params["ServiceName"])
-    if svc:
-        service = {
-            "name": svc["name"],
-            "status": svc["status"],
-            "start_mode": svc["start_mode"],
-            "command_line": svc["command_line"],
-        }
-    companions = {d["name"].lower(): d for d in host.dependents(params["ServiceName"])}
-    for name in params.get("CompanionServices", ["buildkitd"]) or []:
-        if host.service(name):
-            companions[name.lower()] = host.service(name)
-    config = None
-    if host.file(params["ConfigPath"]):
-        config = {"sha256": host.file(params["ConfigPath"])["sha256"], "content": host.read_text(params["ConfigPath"])}
-    archive = params.get("ArchivePath")
-    exclusions, defender_status, defender_error = None, host.defender_status(), None
-    if defender_status != "missing":  # Get-Command Get-MpPreference
-        try:
-            exclusions = host.mp_exclusion_processes()
-        except ScriptFailure as exc:  # cmdlets present, Defender off
-            defender_error = str(exc)
-    return {
-        "binary": binary,
-        "service": service,
-        "companions": [{"name": c["name"], "status": c["status"]} for c in sorted(companions.values(), key=lambda c: c["name"].lower())],
-        "data_dirs_present": [d for d in params.get("DataDirs") or [] if host.exists(d) or host.list_tree(d)],
-        "staged_archives": _staged(host, params.get("ArtifactDir"), params.get("ArtifactFilter") or "containerd-*-windows-*.tar.gz"),
-        "config": config,
-        "machine_path": host.path_entries(),
-        "defender_exclusions": exclusions,
-        "defender_status": defender_status,
-        "defender_error": defender_error,
-        "archive_sha256": host.file(archive)["sha256"] if archive and host.file(archive) else None,
-        "pipe_ready": params.get("PipeName", DEFAULT_PIPE) in host.pipes(),
-        "docker_containerd": "docker-containerd" in host.pipes(),
-        "shim_processes": len(host.processes("containerd-shim-runhcs-v1")),
-    }
 
 
 @program("sc.exe")

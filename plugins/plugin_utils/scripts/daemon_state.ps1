@@ -1,16 +1,20 @@
-# Reads everything win_containerd decides on, in one round trip. Changes nothing.
+# Reads everything a daemon's service lifecycle decides on (containerd, buildkitd), in one round trip.
+# Changes nothing. The daemon's exe is <InstallDir>\bin\<ExeName>; its version is what `--version` prints.
 param(
     [Parameter(Mandatory = $true)][string]$InstallDir,
+    [Parameter(Mandatory = $true)][string]$ExeName,
     [Parameter(Mandatory = $true)][string]$ServiceName,
     [Parameter(Mandatory = $true)][string]$ConfigPath,
+    [Parameter(Mandatory = $true)][string]$ArtifactFilter,
     [string]$ArchivePath,
-    [string]$PipeName = 'containerd-containerd',
-    [string[]]$CompanionServices = @('buildkitd'),
+    [string]$PipeName,
+    [string[]]$OtherPipes = @(),
+    [string[]]$CompanionServices = @(),
+    [string[]]$ProcessNames = @(),
     [string[]]$DataDirs = @(),
-    [string]$ArtifactDir,
-    [string]$ArtifactFilter = 'containerd-*-windows-*.tar.gz'
+    [string]$ArtifactDir
 )
-$exe = Join-Path -Path $InstallDir -ChildPath 'bin\containerd.exe'
+$exe = Join-Path -Path $InstallDir -ChildPath "bin\$ExeName"
 $binary = @{ path = $exe; exists = (Test-Path -LiteralPath $exe -PathType Leaf); version_output = $null }
 if ($binary.exists) {
     $ErrorActionPreference = 'Continue'  # a warning on stderr is not a failure
@@ -37,8 +41,10 @@ if ($svc) {
         command_line = (Get-ItemProperty -LiteralPath $key -Name ImagePath).ImagePath
     }
 }
-# Services that use containerd: its dependents, and buildkitd even when not linked as one.
-$companions = @(@($svc.DependentServices) + @(Get-Service -Name $CompanionServices -ErrorAction SilentlyContinue) |
+# Services that use the daemon: its dependents, and the companions named even when not linked as dependents.
+# Get-Service without a name lists every service: ask for companions only when some are named.
+$named = @(if ($CompanionServices) { Get-Service -Name $CompanionServices -ErrorAction SilentlyContinue })
+$companions = @(@($svc.DependentServices) + $named |
     Where-Object { $_ } | Sort-Object -Property Name -Unique |
     ForEach-Object { @{ name = $_.Name; status = [string]$_.Status } })
 
@@ -87,6 +93,12 @@ finally {
     $listing.Dispose()
 }
 
+# Processes of the daemon's own that outlive it (containerd's shims), counted by name.
+$processCounts = @{}
+foreach ($processName in $ProcessNames) {
+    $processCounts[$processName] = @(Get-Process -Name $processName -ErrorAction SilentlyContinue).Count
+}
+
 $archiveSha256 = $null
 if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
     $archiveSha256 = (Get-FileHash -LiteralPath $ArchivePath -Algorithm SHA256).Hash.ToLowerInvariant()
@@ -106,7 +118,7 @@ if ($ArchivePath -and (Test-Path -LiteralPath $ArchivePath -PathType Leaf)) {
     defender_status = $defenderStatus
     defender_error = $defenderError
     archive_sha256 = $archiveSha256
-    pipe_ready = ($pipes -contains $PipeName)
-    docker_containerd = ($pipes -contains 'docker-containerd')
-    shim_processes = @(Get-Process -Name 'containerd-shim-runhcs-v1' -ErrorAction SilentlyContinue).Count
+    pipe_ready = [bool]($PipeName -and ($pipes -contains $PipeName))
+    pipes_present = @($OtherPipes | Where-Object { $pipes -contains $_ })
+    process_counts = $processCounts
 }

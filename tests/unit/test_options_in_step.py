@@ -33,9 +33,11 @@ def _documented(module: str) -> dict[str, dict]:
     doc = yaml.safe_load(importlib.import_module(f"{PACKAGE}.plugins.modules.{module}").DOCUMENTATION)
     options = dict(doc.get("options") or {})
     for fragment in doc.get("extends_documentation_fragment") or []:
-        name = fragment.rsplit(".", 1)[-1]
+        # wcow.buildkit.<file> or wcow.buildkit.<file>.<variable> (as ansible-doc reads them)
+        name, _dot, variable = fragment.split(".", 2)[2].partition(".")
         fragment_doc = importlib.import_module(f"{PACKAGE}.plugins.doc_fragments.{name}").ModuleDocFragment
-        options.update(yaml.safe_load(fragment_doc.DOCUMENTATION).get("options") or {})
+        text = getattr(fragment_doc, (variable or "documentation").upper())
+        options.update(yaml.safe_load(text).get("options") or {})
     return options
 
 

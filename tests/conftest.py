@@ -50,10 +50,14 @@ class Simulator:
         self.state_dir = root / "state"
         self.state_dir.mkdir()
         self.runs = 0
+        # Variables of every host: the Containers feature is on, as containers_feature leaves it, so the daemon
+        # modules' tests start where site.yml reaches them. Tests of the feature itself clear this.
+        self.host_vars: dict[str, t.Any] = {"sim_features": {"Containers": "Enabled"}}
 
     def inventory(self, hosts: dict[str, dict[str, t.Any]], group: str = "windows_builders") -> pathlib.Path:
         data = {"all": {"children": {group: {"hosts": hosts}},
-                        "vars": {"ansible_connection": "simulated_windows", "ansible_shell_type": "powershell"}}}
+                        "vars": {"ansible_connection": "simulated_windows", "ansible_shell_type": "powershell",
+                                 **self.host_vars}}}
         path = self.root / "inventory.json"
         path.write_text(json.dumps(data))
         return path

@@ -47,7 +47,7 @@ class ActionModule(DaemonAction):
             config_text = _containerd_config.render(version, args["config"], args["config_extra_keys"])
             merged = _containerd_config.merge(_containerd_config.default_config(version), args["config"])
         except _containerd_config.ContainerdConfigError as exc:
-            raise ModuleFailure(f"{self.module_name}: {exc}") from None
+            raise ModuleFailure(f"{self.module_name}: {exc}", option="config") from None
         for warning in [_containerd_config.newer_series_warning(version),
                         *_containerd_config.config_warnings(version, args["config"])]:
             if warning:

@@ -144,6 +144,15 @@ options:
     description: Seconds to wait for the service to run and its named pipe to answer, and for stops and removals.
     type: int
     default: 60
+  require_containers_feature:
+    description:
+      - With V(present), fail before changing anything when the host's Windows C(Containers) feature is not
+        enabled (or waits for a reboot), because containerd installs there but cannot run a single container. The
+        M(ansible.windows.win_feature)-based role C(wcow.buildkit.containers_feature) enables it.
+      - Set to V(false) to install anyway with a warning. In check mode it is always a warning.
+      - The feature state is read in the same round trip as the rest; a running service skips the query.
+    type: bool
+    default: true
 notes:
   - Long archive transfers over WinRM may need higher C(ansible_winrm_read_timeout_sec) and
     C(ansible_winrm_operation_timeout_sec).

@@ -10,6 +10,7 @@ left to propagate so Ansible reports the host as unreachable.
 
 from __future__ import annotations
 
+import re
 import typing as t
 import urllib.parse
 
@@ -21,14 +22,17 @@ from ansible.plugins.action import ActionBase
 from ._host import HostError, WindowsHost
 
 NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+# The variable a role's task hands an option: "{{ containerd_install_dir | default(omit) }}".
+_TEMPLATE_VARIABLE = re.compile(r"^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class ModuleFailure(Exception):
     """A failure the user can act on: the message names the option and the fix."""
 
-    def __init__(self, msg: str, **result: t.Any):
+    def __init__(self, msg: str, *, option: str | None = None, **result: t.Any):
         super().__init__(msg)
         self.msg = msg
+        self.option = option  # the option the message is about, so a role's variable can be named too
         self.result = result
 
 
@@ -71,7 +75,7 @@ class WindowsAction(ActionBase):
         except AnsibleActionFail as exc:
             result.update(exc.result)
             result.setdefault("failed", True)
-            result["msg"] = f"{self.module_name}: {result.get('msg') or exc.message}"
+            result["msg"] = self._name_role_variables(f"{self.module_name}: {result.get('msg') or exc.message}")
             return remove_values(result, _url_passwords(self._task.args))
         host = WindowsHost(self._connection, task_vars.get("inventory_hostname", "?"), self.module_name)
         try:
@@ -82,7 +86,7 @@ class WindowsAction(ActionBase):
                 result.update(changed=True, steps_done=exc.steps_done)
         except ModuleFailure as exc:
             result.update(exc.result)
-            result.update(failed=True, msg=exc.msg)
+            result.update(failed=True, msg=self._name_role_variables(exc.msg, exc.option))
         result["invocation"] = {"module_args": self._masked(args)}
         # Like a module: no value of a no_log option (nor a password inside a URL option) anywhere in the result.
         return remove_values(result, set(validation._no_log_values) | _url_passwords(args))
@@ -98,9 +102,49 @@ class WindowsAction(ActionBase):
         action = self._task.resolved_action or self.module_name
         return _apply_action_arg_defaults(action, self._task, dict(self._task.args), self._templar)
 
+    def _role_variables(self) -> dict[str, str]:
+        """option -> the role variable a role's task passes into it (``x: "{{ role_x | default(omit) }}"``).
+
+        Read from the task as written (its data structure, before templating); empty outside a role.
+        """
+        if getattr(self._task, "_role", None) is None:
+            return {}
+        written = self._task.get_ds()
+        args = written.get(self._task.action) if isinstance(written, dict) else None
+        if not isinstance(args, dict):
+            return {}
+        found = {}
+        for option, value in args.items():
+            match = _TEMPLATE_VARIABLE.match(value) if isinstance(value, str) else None
+            if match and match[1] != option:
+                found[str(option)] = match[1]
+        return found
+
+    def _name_role_variables(self, msg: str, option: str | None = None) -> str:
+        """Add "(role variable X)" after the option a message names, so a role's user finds what they set.
+
+        With ``option`` only that option; otherwise (argument-spec messages) every option the message names,
+        once each, up to ansible's list of supported parameters.
+        """
+        variables = self._role_variables()
+        names = [option] if option else sorted(variables, key=len, reverse=True)
+        head, sep, tail = msg.partition("Supported parameters include")
+        for name in names:
+            if name in variables:
+                # The option, or a key path inside it (config.plugins."x".y), then the variable.
+                head = re.sub(rf"(?<![\w.]){re.escape(name)}(?:\.\S+)?(?![\w])",
+                              lambda m, v=variables[name]: _after_path(m[0], f" (role variable {v})"), head, count=1)
+        return head + sep + tail
+
     def _masked(self, args: dict[str, t.Any]) -> dict[str, t.Any]:
         secret = {name for name, spec in self.argument_spec.items() if spec.get("no_log")}
         return {k: (NO_LOG_MASK if k in secret and v else v) for k, v in args.items()}
+
+
+def _after_path(path: str, note: str) -> str:
+    """Put ``note`` after a path that a sentence's punctuation may follow ("config.sandbox." -> before the dot)."""
+    bare = path.rstrip(".,;:")
+    return bare + note + path[len(bare):]
 
 
 def _url_passwords(args: t.Mapping[str, t.Any]) -> set[str]:

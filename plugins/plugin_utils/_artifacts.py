@@ -230,8 +230,8 @@ def _missing_release(client: ReleaseClient, project: Project, version: str) -> A
         releases = client.list_releases(project)
     except ArtifactError:
         return None
-    published = {v for v in (project.version_from_tag(str(r.get("tag_name", ""))) for r in releases
-                              if not r.get("draft")) if v}
+    tags = [str(r.get("tag_name", "")) for r in releases if not r.get("draft")]
+    published = {v for v in map(project.version_from_tag, tags) if v}
     if not published or version in published:
         return None
     same_series = [v for v in published if v.split(".")[:2] == version.split(".")[:2] and not is_prerelease(v)]

@@ -29,6 +29,7 @@ from ._host import HostError, Step, WindowsHost
 display = Display()
 
 HOST_ARTIFACT_DIR = r"C:\ProgramData\wcow.buildkit\artifacts"
+CONTAINERS_FEATURE = "Containers"  # the DISM name on Windows Server and client alike
 _ABSOLUTE_WINDOWS_PATH = re.compile(r"^[A-Za-z]:\\")
 
 
@@ -44,6 +45,7 @@ def daemon_argument_spec(*, install_dir: str, service_name: str, log_file: str) 
         "defender_exclusion": {"type": "bool"},
         "purge": {"type": "bool", "default": False},
         "start_timeout": {"type": "int", "default": 60},
+        "require_containers_feature": {"type": "bool", "default": True},
         **_artifacts.ARTIFACT_ARGUMENT_SPEC,
     }
 
@@ -79,6 +81,22 @@ class DaemonAction(WindowsAction):
         del desired, observed
         return []
 
+    def check_containers_feature(self, host_name: str, args: dict[str, t.Any], answer: dict[str, t.Any]) -> None:
+        """Refuse a host whose Containers feature is off (a warning in check mode, or when the user allows it)."""
+        state = answer.get("state")
+        if answer.get("skipped") or state == "Enabled":
+            return
+        if state == "EnablePending":
+            found = f"the Windows feature {CONTAINERS_FEATURE} is enabled but waits for a reboot"
+        else:
+            found = f"the Windows feature {CONTAINERS_FEATURE} is {state or 'not present'} on this host"
+        message = (f"{found}: {self.daemon.name} would install, but no container can run until the feature is on. "
+                   "Run the wcow.buildkit.containers_feature role first (it enables the feature and reboots when "
+                   "needed), or set require_containers_feature: false to install anyway")
+        if args["require_containers_feature"] and not self.check_mode:
+            raise ModuleFailure(f"{self.module_name}: {message}.", containers_feature=state)
+        display.warning(f"{host_name}: {self.module_name}: {message}.")
+
     # --- helpers for desired() -----------------------------------------------------------------------------------
 
     def desired_options(self, args: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -88,9 +106,10 @@ class DaemonAction(WindowsAction):
             if value and not _ABSOLUTE_WINDOWS_PATH.match(value):
                 example = self.argument_spec["install_dir"]["default"]
                 raise ModuleFailure(f"{self.module_name}: {option} must be an absolute Windows path such as "
-                                    f"{example}, got {value!r}")
+                                    f"{example}, got {value!r}", option=option)
         if args["start_timeout"] < 1:
-            raise ModuleFailure(f"{self.module_name}: start_timeout must be at least 1 second")
+            raise ModuleFailure(f"{self.module_name}: start_timeout must be at least 1 second, got "
+                                f"{args['start_timeout']}", option="start_timeout")
         install_dir = args["install_dir"].rstrip("\\")
         return {
             "state": args["state"],
@@ -110,7 +129,7 @@ class DaemonAction(WindowsAction):
             _artifacts.PROJECTS[self.daemon.name].check_minimum(version)
             return version
         except _artifacts.ArtifactError as exc:
-            raise ModuleFailure(f"{self.module_name}: {exc}") from None
+            raise ModuleFailure(f"{self.module_name}: {exc}", option=exc.option) from None
 
     def archive_path(self, version: str) -> str:
         """Where the release archive of `version` is staged on the host."""
@@ -126,7 +145,14 @@ class DaemonAction(WindowsAction):
             # put_file cannot create folders, and a fourth round trip just for one would break the budget:
             # make sure our scratch folder exists while reading (a no-op once it does).
             scratch = [Step("directory_ensure", {"Path": HOST_ARTIFACT_DIR})]
-        answers = host.run(scratch + read)[len(scratch):]
+        feature = []
+        if desired.state == "present":
+            # Read in the same round trip; a running service of ours proves the feature and skips DISM's seconds.
+            feature = [Step("optional_feature_state", {"Name": CONTAINERS_FEATURE,
+                                                       "SkipIfServiceRunning": desired.service_name})]
+        answers = host.run(scratch + feature + read)[len(scratch):]
+        if feature:
+            self.check_containers_feature(host.host, args, answers.pop(0))
         observed = self.observe(answers)
         plan = self.plan(desired, observed)
         result = self.result(desired, observed, plan)
@@ -179,7 +205,7 @@ class DaemonAction(WindowsAction):
                                               download=True, warn=display.warning)
                 staging, _transferred = _artifacts.stage(host, artifact, desired.archive_path, observed.archive_sha256)
             except _artifacts.ArtifactError as exc:
-                raise ModuleFailure(f"{self.module_name}: {exc}") from None
+                raise ModuleFailure(f"{self.module_name}: {exc}", option=exc.option) from None
             steps = staging + steps
         try:
             answers = host.run(steps)

@@ -24,6 +24,12 @@ SERVER = 20348
 CLIENT = 22631
 
 
+@pytest.fixture(autouse=True)
+def _features_as_a_new_host_has_them(simulator):
+    """These tests turn the Containers feature on themselves: start from a host where it is off."""
+    simulator.host_vars = {}
+
+
 def seed(simulator, *, build: int = SERVER, features: dict[str, str] | None = None,
          pending_reboot: bool = False) -> None:
     """An existing host: a new host's state with some features already enabled."""

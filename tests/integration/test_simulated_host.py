@@ -1,5 +1,7 @@
 """The simulated host behaves like a Windows host for ansible.windows modules and win_reboot."""
 
+import pytest
+
 PLAY = """
 - hosts: windows_builders
   gather_facts: false
@@ -10,6 +12,12 @@ PLAY = """
     - ansible.windows.win_reboot:
       when: feature.reboot_required
 """
+
+
+@pytest.fixture(autouse=True)
+def _features_as_a_new_host_has_them(simulator):
+    """These tests turn the Containers feature on themselves: start from a host where it is off."""
+    simulator.host_vars = {}
 
 
 def test_feature_then_reboot_persists_between_runs(simulator):

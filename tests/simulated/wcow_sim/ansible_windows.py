@@ -17,7 +17,7 @@ import re
 import typing as t
 
 from .host import Host, ScriptFailure
-from .registry import module
+from .registry import module, script
 
 # Server Manager name -> (DISM name, display name), for the features the simulator knows.
 _SERVER_FEATURES = {
@@ -44,6 +44,19 @@ def _dism_state(host: Host, name: str) -> str:
     """Get-WindowsOptionalFeature's State (the simulator's `Available` is DISM's `Disabled`)."""
     state = host.state["features"].get(name, "Disabled")
     return "Disabled" if state == "Available" else state
+
+
+@script("optional_feature_state")
+def optional_feature_state(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Get-WindowsOptionalFeature -Online: DISM's state of one feature; a running service can skip the query."""
+    name, skip = params["Name"], params.get("SkipIfServiceRunning")
+    service = host.service(skip) if skip else None
+    if service and service["status"] == "Running":
+        return {"name": name, "state": None, "skipped": True}
+    if name not in host.state["features"]:
+        # DISM: "Feature name <name> is unknown. A Windows feature name is case sensitive..."
+        raise ScriptFailure(f"Get-WindowsOptionalFeature : Feature name {name} is unknown.")
+    return {"name": name, "state": _dism_state(host, name), "skipped": False}
 
 
 def _toggle(host: Host, name: str, want_on: bool) -> None:

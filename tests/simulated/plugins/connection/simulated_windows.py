@@ -44,6 +44,14 @@ options:
     default: {}
     vars:
       - name: sim_faults
+  features:
+    description:
+      - Windows features of a new host and their DISM state (V(Enabled), V(EnablePending), V(Available)), over the
+        default of every feature V(Available).
+    type: dict
+    default: {}
+    vars:
+      - name: sim_features
   latency_ms:
     description: Milliseconds each request takes (a put_file sends one request per 250,000-byte chunk).
     type: float
@@ -101,6 +109,9 @@ class Connection(ConnectionBase):
         store = StateStore(self.get_option("state_dir"), self._play_context.remote_addr)
         faults = self.get_option("faults") or {}
         initial = {"pending_reboot": bool(faults.get("pending_reboot"))}
+        if self.get_option("features"):
+            initial["features"] = {"Containers": "Available", "Microsoft-Hyper-V": "Available",
+                                   **self.get_option("features")}
         latency = float(self.get_option("latency_ms") or 0)
         if latency:
             time.sleep(latency * requests / 1000.0)

@@ -40,8 +40,8 @@ def test_a_key_containerd_would_ignore_is_refused_with_the_nearest_name(version,
 @pytest.mark.parametrize("version, overrides", [
     # maps whose keys are the user's names, not settings
     ("2.1.5", {"plugins": {IMAGES: {"pinned_images": {"my-pause": "registry.example/pause:1"}}}}),
-    ("2.1.5", {"plugins": {RUNTIME: {"containerd": {"runtimes": {"mine": {"runtime_type": "io.containerd.runhcs.v1",
-                                                                           "options": {"Anything": 1}}}}}}}),
+    ("2.1.5", {"plugins": {RUNTIME: {"containerd": {"runtimes": {
+        "mine": {"runtime_type": "io.containerd.runhcs.v1", "options": {"Anything": 1}}}}}}}),
     ("2.3.4", {"timeouts": {"io.containerd.timeout.something.new": "5s"}}),
     ("1.7.29", {"plugins": {CRI: {"registry": {"mirrors": {"docker.io": {"endpoint": ["https://m.example"]}}}}}}),
     # deprecated settings containerd 2.x still reads but `config default` does not print

@@ -326,21 +326,38 @@ STATE_ANSWER = {"binary": {"exists": True, "version_output": "widgetd v0.20.2"},
                 "staged_archives": [W_DESIRED.archive_path]}
 
 
+FEATURE_ON = {"name": "Containers", "state": "Enabled", "skipped": False}
+
+
 def test_the_action_loop_reads_once_and_stops_there_when_converged_or_checking():
     converged = {**STATE_ANSWER, "config": {"sha256": W_DESIRED.config_sha256, "content": "debug = true\n"}}
-    host = _FakeHost([{}, converged])
+    host = _FakeHost([{}, FEATURE_ON, converged])
     result = _plugin().execute(_options(version="0.20.2"), host, {})
-    assert host.sent == [["directory_ensure", "daemon_state"]] and result["changed"] is False
-    host = _FakeHost([STATE_ANSWER])
+    assert host.sent == [["directory_ensure", "optional_feature_state", "daemon_state"]]
+    assert result["changed"] is False
+    host = _FakeHost([FEATURE_ON, STATE_ANSWER])
     result = _plugin(check_mode=True).execute(_options(version="0.20.2"), host, {})
-    assert host.sent == [["daemon_state"]] and result["changes"] == ["write " + W_DESIRED.config_path]
+    assert host.sent == [["optional_feature_state", "daemon_state"]]
+    assert result["changes"] == ["write " + W_DESIRED.config_path]
+
+
+@pytest.mark.parametrize("feature", [{"name": "Containers", "state": "Disabled", "skipped": False},
+                                     {"name": "Containers", "state": "EnablePending", "skipped": False}])
+def test_the_action_loop_stops_on_a_host_without_the_containers_feature(feature):
+    host = _FakeHost([{}, feature, STATE_ANSWER])
+    with pytest.raises(ModuleFailure) as raised:
+        _plugin().execute(_options(version="0.20.2"), host, {})
+    assert "containers_feature role" in raised.value.msg and len(host.sent) == 1
+    host = _FakeHost([{}, feature, STATE_ANSWER], lambda steps: [{}] * len(steps))
+    result = _plugin().execute(_options(version="0.20.2", require_containers_feature=False), host, {})
+    assert result["changed"] is True and len(host.sent) == 2
 
 
 def test_the_action_loop_undoes_a_failed_apply_for_any_daemon():
     """The config write fails after widgetd was stopped: it is started again and the failure names both."""
     failure = HostError("file_write.ps1 failed: disk full", host="w1", command="script file_write",
                         steps_done=["service_stop"])
-    host = _FakeHost([{}, STATE_ANSWER], failure, lambda steps: [{}] * len(steps))
+    host = _FakeHost([{}, FEATURE_ON, STATE_ANSWER], failure, lambda steps: [{}] * len(steps))
     with pytest.raises(ModuleFailure) as raised:
         _plugin().execute(_options(version="0.20.2"), host, {})
     assert host.sent[1] == ["service_stop", "file_write", "directory_ensure", "service_start"]

@@ -35,6 +35,7 @@ import tomllib
 import typing as t
 
 from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args
+from .local_security import find_group
 from .registry import program
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "buildkitd"
@@ -46,9 +47,6 @@ DEFAULT_CONFIG = r"C:\ProgramData\buildkitd\buildkitd.toml"
 DEFAULT_ROOT = r"C:\ProgramData\buildkitd\.buildstate"
 DEFAULT_CDI_DIRS = (r"C:\ProgramData\buildkitd\cdi",)
 DEFAULT_PIPE_ADDR = "npipe:////./pipe/buildkitd"
-# Groups every Windows host has (LookupAccountName finds them with or without the BUILTIN\ prefix).
-BUILTIN_GROUPS = ("Administrators", "Users", "Guests", "Power Users", "Remote Desktop Users",
-                  "Remote Management Users", "Hyper-V Administrators", "Backup Operators")
 LABEL = "org.mobyproject.buildkit.worker."
 _HELP_LINE = re.compile(r"^\s{2,}--(?P<name>[a-z0-9][a-z0-9-]*)(?:,\s*-(?P<short>[a-z]))?(?P<type>\s+(?:value|string|int))?",
                         re.M)
@@ -154,10 +152,8 @@ def load_config(host: Host, values: dict[str, list[str]]) -> dict[str, t.Any]:
 
 
 def group_exists(host: Host, name: str) -> bool:
-    """LookupAccountName for a local group (BUILTIN\\ or COMPUTER\\ prefix allowed)."""
-    short = name.split("\\", 1)[1] if "\\" in name else name
-    known = [g.lower() for g in BUILTIN_GROUPS] + list(host.state.get("local_groups", {}))
-    return short.lower() in known
+    """LookupAccountName for a local group (BUILTIN\\ prefix allowed)."""
+    return find_group(host, name) is not None
 
 
 def _pipe_name(address: str) -> str | None:

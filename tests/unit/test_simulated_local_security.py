@@ -1,0 +1,93 @@
+"""local_group_ensure.ps1 and firewall_rule.ps1 twins, called with params bound like PowerShell 5.1 binds them."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from wcow_sim import binding, dispatch  # noqa: F401  (dispatch registers every contract)
+from wcow_sim.buildkitd import buildkitd_exe
+from wcow_sim.host import Host, ScriptFailure
+from wcow_sim.registry import SCRIPTS
+from wcow_sim.state import new_state
+
+SCRIPTS_DIR = pathlib.Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "scripts"
+
+
+def run(host: Host, name: str, **params):
+    bound = binding.bind(binding.signature(SCRIPTS_DIR / f"{name}.ps1"), params)
+    return SCRIPTS[name](host, bound)
+
+
+@pytest.fixture
+def host():
+    return Host("win1", new_state())
+
+
+def test_missing_groups_are_created_once(host):
+    first = run(host, "local_group_ensure", Names=["buildkit-users", "Administrators", "BUILTIN\\Users"])
+    assert first["created"] == ["buildkit-users"] and first["existing"] == ["Administrators", "Users"]
+    assert first["changed"] is True
+    again = run(host, "local_group_ensure", Names=["BUILDKIT-USERS"])
+    assert again == {"names": ["BUILDKIT-USERS"], "created": [], "existing": ["buildkit-users"], "changed": False}
+    assert host.state["events"].count("local_group_create buildkit-users") == 1
+
+
+@pytest.mark.parametrize("name", ["a,b", "x/y", "...", "  ", "g" * 257, "who@where"])
+def test_names_windows_refuses(host, name):
+    with pytest.raises(ScriptFailure, match="The format of the specified group name is invalid"):
+        run(host, "local_group_ensure", Names=[name])
+    assert host.state.get("local_groups", {}) == {}
+
+
+def test_a_user_of_that_name_blocks_the_group(host):
+    host.state["local_users"] = ["builder"]
+    with pytest.raises(ScriptFailure, match="The account already exists"):
+        run(host, "local_group_ensure", Names=["builder"])
+
+
+def test_created_group_lets_buildkitd_start(host):
+    exe = r"C:\Program Files\buildkit\bin\buildkitd.exe"
+    host.write_file(exe, b"SIMULATED-EXE buildkitd 0.24.0")
+    host.state["services"]["containerd"] = {"name": "containerd", "status": "Running", "pipe": "containerd-containerd",
+                                            "command_line": "c.exe", "start_mode": "Automatic", "depends_on": [],
+                                            "pid": None}
+    assert buildkitd_exe(host, exe, ["--register-service", "--group", "buildkit-users", "--cdi-disabled"])[0] == 0
+    assert host.start_service("buildkitd") is False
+    run(host, "local_group_ensure", Names=["buildkit-users"])
+    assert host.start_service("buildkitd") is True
+
+
+def test_firewall_rule_created_scoped_and_converged(host):
+    first = run(host, "firewall_rule", Name="wcow-buildkitd-tcp", Port=1234, RemoteAddresses=["10.0.0.0/8", "192.168.1.7/32"])
+    assert first["changed"] and first["before"] is None
+    assert first["remote_addresses"] == ["10.0.0.0/255.0.0.0", "192.168.1.7"]
+    rule = host.state["firewall_rules"]["wcow-buildkitd-tcp"]
+    assert (rule["direction"], rule["action"], rule["protocol"], rule["local_port"]) == ("Inbound", "Allow", "TCP", "1234")
+    again = run(host, "firewall_rule", Name="wcow-buildkitd-tcp", Port=1234, RemoteAddresses=["192.168.1.7", "10.0.0.0/8"])
+    assert again["changed"] is False and again["before"]["remote_addresses"] == ["10.0.0.0/255.0.0.0", "192.168.1.7"]
+
+
+def test_firewall_rule_rescoped_then_removed(host):
+    run(host, "firewall_rule", Name="r", Port=1234)
+    assert host.state["firewall_rules"]["r"]["remote_addresses"] == ["Any"]
+    changed = run(host, "firewall_rule", Name="r", Port=1234, RemoteAddresses=["LocalSubnet"])
+    assert changed["changed"] and host.state["firewall_rules"]["r"]["remote_addresses"] == ["LocalSubnet"]
+    assert run(host, "firewall_rule", Name="r", Port=4321, RemoteAddresses=["localsubnet"])["changed"]
+    assert run(host, "firewall_rule", Name="r", State="absent")["changed"] is True
+    assert run(host, "firewall_rule", Name="r", State="absent")["changed"] is False
+    assert "r" not in host.state["firewall_rules"]
+
+
+@pytest.mark.parametrize("address", ["10.0.0.300", "nowhere", "10.0.0.9-10.0.0.1", "10.0.0.0/33"])
+def test_addresses_windows_refuses(host, address):
+    with pytest.raises(ScriptFailure, match="The address is invalid"):
+        run(host, "firewall_rule", Name="r", Port=1234, RemoteAddresses=[address])
+    assert host.state["firewall_rules"] == {}
+
+
+def test_port_is_checked_and_bound_as_int(host):
+    with pytest.raises(ScriptFailure, match="Port must be 1-65535"):
+        run(host, "firewall_rule", Name="r", Port=0)
+    with pytest.raises(ScriptFailure):  # PowerShell refuses to bind text to [int]
+        run(host, "firewall_rule", Name="r", Port="tcp")

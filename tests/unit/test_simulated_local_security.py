@@ -91,3 +91,50 @@ def test_port_is_checked_and_bound_as_int(host):
         run(host, "firewall_rule", Name="r", Port=0)
     with pytest.raises(ScriptFailure):  # PowerShell refuses to bind text to [int]
         run(host, "firewall_rule", Name="r", Port="tcp")
+
+
+def test_private_acl_set_once_and_missing_file_refused(host):
+    key = r"C:\ProgramData\buildkitd\tls\key.pem"
+    host.write_file(key, b"-----BEGIN PRIVATE KEY-----")
+    first = run(host, "file_acl_private", Path=[key])
+    assert first == {"path": [key], "changed": True, "updated": [key]}
+    acl = host.file(key)["acl"]
+    assert acl["protected"] and sorted(r["sid"] for r in acl["access"]) == ["S-1-5-18", "S-1-5-32-544"]
+    assert run(host, "file_acl_private", Path=[key])["changed"] is False
+    host.file(key)["acl"]["access"].append({"sid": "S-1-5-32-545", "identity": "BUILTIN\\Users", "type": "Allow",
+                                            "rights": "ReadAndExecute, Synchronize"})
+    assert run(host, "file_acl_private", Path=[key])["changed"] is True
+    with pytest.raises(ScriptFailure, match="does not exist"):
+        run(host, "file_acl_private", Path=[key, r"C:\nope.pem"])
+
+
+def _buildkitd(host, version, *flags):
+    exe = r"C:\Program Files\buildkit\bin\buildkitd.exe"
+    host.write_file(exe, f"SIMULATED-EXE buildkitd {version}".encode())
+    host.state["services"]["containerd"] = {"name": "containerd", "status": "Running", "pipe": "containerd-containerd",
+                                            "command_line": "c.exe", "start_mode": "Automatic", "depends_on": [],
+                                            "pid": None}
+    assert buildkitd_exe(host, exe, ["--register-service", *flags])[0] == 0
+    assert host.start_service("buildkitd")
+
+
+@pytest.mark.parametrize("version, groups, expected", [
+    ("0.13.2", [], ["S-1-5-18", "S-1-5-32-544", "S-1-5-11"]),  # v0.13: authenticated users may use the pipe
+    ("0.13.2", ["buildkit-users"], ["S-1-5-18", "S-1-5-32-544", "local"]),
+    ("0.18.2", [], ["S-1-5-18", "S-1-5-32-544"]),  # from v0.14 only SYSTEM and Administrators
+    ("0.24.0", ["buildkit-users", "Remote Management Users"], ["S-1-5-18", "S-1-5-32-544", "local", "S-1-5-32-580"]),
+])
+def test_pipe_acl_follows_the_release_and_groups(host, version, groups, expected):
+    if groups:
+        run(host, "local_group_ensure", Names=groups)
+    _buildkitd(host, version, *(["--group", ",".join(groups)] if groups else []))
+    answer = run(host, "pipe_acl", Name="buildkitd")
+    sids = [r["sid"] for r in answer["access"]]
+    assert answer["exists"] and [("local" if s.startswith("S-1-5-21-") else s) for s in sids] == expected
+    if groups:
+        mine = next(r for r in answer["access"] if r["sid"].startswith("S-1-5-21-"))
+        assert mine["identity"] == "WIN1\\buildkit-users" and mine["rights"] == "Write, Read, Synchronize"
+
+
+def test_pipe_acl_of_a_missing_pipe(host):
+    assert run(host, "pipe_acl", Name="buildkitd") == {"name": "buildkitd", "exists": False, "access": []}

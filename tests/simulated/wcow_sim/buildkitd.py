@@ -35,7 +35,7 @@ import tomllib
 import typing as t
 
 from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args
-from .local_security import find_group
+from .local_security import find_group, pipe_acl_of
 from .registry import program
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "buildkitd"
@@ -225,8 +225,9 @@ def run_daemon(host: Host, service: dict[str, t.Any], argv: list[str]) -> str:
     except ConfigRejected as exc:
         raise ServiceStartFailed(str(exc)) from None
     host.make_dir(_one(values, "root") or config.get("root") or DEFAULT_ROOT)
+    groups = [g.strip() for item in values.get("group", []) for g in item.split(",") if g.strip()]
     if _v(version) >= (0, 13, 2):
-        for group in [g.strip() for item in values.get("group", []) for g in item.split(",") if g.strip()]:
+        for group in groups:
             if not group_exists(host, group):
                 raise ServiceStartFailed(f'failed to get group SID for "{group}": lookup account {group}: '
                                          "No mapping between account names and security IDs was done.")
@@ -271,6 +272,7 @@ def run_daemon(host: Host, service: dict[str, t.Any], argv: list[str]) -> str:
             raise ServiceStartFailed(f"address {address} is not supported on Windows")
         host.append_log(argv, f'level=info msg="running server on {address}"')
     service["buildkitd"] = {"version": version, "listeners": listeners,
+                            "pipe_acl": pipe_acl_of(host, _v(version), groups),
                             "worker": _worker(host, version, values, config, network)}
     return pipe
 

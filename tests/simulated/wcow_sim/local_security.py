@@ -16,9 +16,19 @@ import typing as t
 from .host import Host, ScriptFailure
 from .registry import script
 
-# Groups every Windows host has (Get-LocalGroup / LookupAccountName find them with or without BUILTIN\).
-BUILTIN_GROUPS = ("Administrators", "Users", "Guests", "Power Users", "Remote Desktop Users",
-                  "Remote Management Users", "Hyper-V Administrators", "Backup Operators")
+# Groups every Windows host has (Get-LocalGroup / LookupAccountName find them with or without BUILTIN\),
+# with their well-known SIDs.
+BUILTIN_SIDS = {"Administrators": "S-1-5-32-544", "Users": "S-1-5-32-545", "Guests": "S-1-5-32-546",
+                "Power Users": "S-1-5-32-547", "Backup Operators": "S-1-5-32-551", "Remote Desktop Users": "S-1-5-32-555",
+                "Hyper-V Administrators": "S-1-5-32-578", "Remote Management Users": "S-1-5-32-580"}
+BUILTIN_GROUPS = tuple(BUILTIN_SIDS)
+SYSTEM = ("NT AUTHORITY\\SYSTEM", "S-1-5-18")
+ADMINISTRATORS = ("BUILTIN\\Administrators", "S-1-5-32-544")
+AUTHENTICATED_USERS = ("NT AUTHORITY\\Authenticated Users", "S-1-5-11")
+_MACHINE_SID = "S-1-5-21-3623811015-3361044348-30300820"
+# What FileSecurity reports for the two ACLs below.
+FULL_CONTROL = "FullControl"
+READ_WRITE = "Write, Read, Synchronize"
 _BAD_GROUP_CHARS = set('"/\\[]:;|=,+*?<>@')
 _ADDRESS_KEYWORDS = {k.lower(): k for k in (
     "Any", "LocalSubnet", "LocalSubnet4", "LocalSubnet6", "DNS", "DNS4", "DNS6", "DHCP", "DHCP4", "DHCP6",
@@ -45,6 +55,19 @@ def find_group(host: Host, name: str) -> str | None:
     return group["name"] if group else None
 
 
+def group_account(host: Host, name: str) -> tuple[str, str] | None:
+    """LookupAccountName: (DOMAIN\\name as NTAccount shows it, SID) of a local group, or None."""
+    found = find_group(host, name)
+    if found is None:
+        return None
+    if found in BUILTIN_SIDS:
+        return f"BUILTIN\\{found}", BUILTIN_SIDS[found]
+    groups = _groups(host)
+    # A group a test put in the state without a SID gets a stable one.
+    sid = groups[found.lower()].get("sid") or f"{_MACHINE_SID}-{1000 + sorted(groups).index(found.lower())}"
+    return f"{host.name.split('.')[0].upper()}\\{found}", sid
+
+
 @script("local_group_ensure")
 def local_group_ensure(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     created, existing = [], []
@@ -57,7 +80,9 @@ def local_group_ensure(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]
             raise ScriptFailure(f"New-LocalGroup : The format of the specified group name is invalid. ({name})")
         if name.lower() in (u.lower() for u in host.state.get("local_users", [])):
             raise ScriptFailure(f"New-LocalGroup : The account already exists. ({name})")
-        _groups(host)[name.lower()] = {"name": name, "description": params.get("Description"), "members": []}
+        rid = 1000 + len(_groups(host)) + len(host.state.get("local_users", []))
+        _groups(host)[name.lower()] = {"name": name, "description": params.get("Description"), "members": [],
+                                       "sid": f"{_MACHINE_SID}-{rid}"}
         host.event("local_group_create", name)
         created.append(name)
     return {"names": list(params["Names"]), "created": created, "existing": existing, "changed": bool(created)}
@@ -122,4 +147,53 @@ def firewall_rule(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         rule.update({k: v for k, v in desired.items() if k not in ("name", "display_name", "profile")})
         host.event("firewall_rule_update", name, port)
         answer["changed"] = True
+    return answer
+
+
+def _rule(account: tuple[str, str], rights: str) -> dict[str, str]:
+    return {"sid": account[1], "identity": account[0], "type": "Allow", "rights": rights}
+
+
+PRIVATE_ACL = [_rule(SYSTEM, FULL_CONTROL), _rule(ADMINISTRATORS, FULL_CONTROL)]
+
+
+@script("file_acl_private")
+def file_acl_private(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A file entry's acl {protected, access:[rules]}; without one it inherits from its folder (not private)."""
+    updated = []
+    for path in params["Path"]:
+        entry = host.file(path)
+        if entry is None:
+            raise ScriptFailure(f"Cannot find path '{path}' because it does not exist.")
+        acl = entry.setdefault("acl", {})
+        if acl.get("protected") and sorted(r["sid"] for r in acl.get("access", [])) == ["S-1-5-18", "S-1-5-32-544"] \
+                and all(r["rights"] == FULL_CONTROL and r["type"] == "Allow" for r in acl["access"]):
+            continue
+        acl.update(protected=True, access=[dict(r) for r in PRIVATE_ACL])
+        host.event("file_acl_private", path)
+        updated.append(path)
+    return {"path": list(params["Path"]), "changed": bool(updated), "updated": updated}
+
+
+def pipe_acl_of(host: Host, version: tuple[int, ...], groups: list[str]) -> list[dict[str, str]]:
+    """The DACL buildkitd puts on its pipe (cmd/buildkitd/main_windows.go): before 0.14 without --group
+    authenticated users may read/write; from 0.13.2 each --group gets read/write."""
+    rules = [_rule(SYSTEM, FULL_CONTROL), _rule(ADMINISTRATORS, FULL_CONTROL)]
+    accounts = [group_account(host, g) for g in groups] if version >= (0, 13, 2) else []
+    if not [a for a in accounts if a] and version < (0, 14, 0):
+        rules.append(_rule(AUTHENTICATED_USERS, READ_WRITE))
+    rules += [_rule(a, READ_WRITE) for a in accounts if a]
+    return rules
+
+
+@script("pipe_acl")
+def pipe_acl(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    name = params["Name"]
+    answer: dict[str, t.Any] = {"name": name, "exists": False, "access": []}
+    if name not in host.pipes():
+        return answer
+    service = next(s for s in host.state["services"].values() if s["status"] == "Running" and s.get("pipe") == name)
+    answer["exists"] = True
+    # containerd's pipe (and any other simulated daemon's): SYSTEM and Administrators only.
+    answer["access"] = [dict(r) for r in ((service.get("buildkitd") or {}).get("pipe_acl") or PRIVATE_ACL)]
     return answer

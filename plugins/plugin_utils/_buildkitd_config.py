@@ -122,8 +122,12 @@ def _version(version: str) -> tuple[int, int, int]:
 def _name(path: tuple[t.Any, ...]) -> str:
     text = OPTION
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if re.fullmatch(r"[A-Za-z0-9_-]+", part)
-                                                             else f'."{part}"')
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            text += f".{part}"
+        else:
+            text += f'."{part}"'
     return text
 
 

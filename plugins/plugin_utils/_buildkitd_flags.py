@@ -229,6 +229,10 @@ def register_argv(version: str, options: Mapping[str, t.Any], help_text: str | N
         argv.append("--debug")
 
     addresses = [DEFAULT_PIPE]
+    for option in ("tls", "cni"):
+        if options.get(option) is not None and not isinstance(options[option], Mapping):
+            raise BuildkitdFlagsError(f"{option}: give a dictionary (see the module documentation), not "
+                                      f"{type(options[option]).__name__}.")
     tls = {k: v for k, v in (options.get("tls") or {}).items() if v}
     if options.get("tcp"):
         addresses.append(_tcp_address(options["tcp"]))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from wcow_sim import binding, dispatch  # noqa: F401  (dispatch registers every contract)
+# Importing dispatch registers every contract.
+from wcow_sim import binding, dispatch  # noqa: F401  pylint: disable=unused-import
 from wcow_sim.buildkitd import buildkitd_exe
 from wcow_sim.host import Host, ScriptFailure
 from wcow_sim.registry import SCRIPTS

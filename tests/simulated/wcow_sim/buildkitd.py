@@ -200,7 +200,7 @@ def _worker(host: Host, version: str, values: dict[str, list[str]], config: dict
             LABEL + "hostname": host.name.split(".")[0].upper(), LABEL + "network": network,
             LABEL + "containerd.namespace": "buildkit", LABEL + "containerd.uuid": worker_id[:8] + "-" + worker_id[8:12],
             LABEL + "selinux.enabled": "false",
-            **{k: v for item in values.get("containerd-worker-labels", []) for k, _, v in [item.partition("=")]},
+            **dict(item.split("=", 1) for item in values.get("containerd-worker-labels", []) if "=" in item),
         },
         "platforms": [{"architecture": "amd64", "os": "windows"}],  # OS and architecture only
         "gcPolicy": [policy],

@@ -112,6 +112,8 @@ def test_hyperv_isolation_passes_once_the_installed_help_lists_it():
     ({"allowed_groups": ["a,b"]}, r"allowed_groups: 'a,b' is not a local group name"),
     ({"allowed_groups": [""]}, r"allowed_groups: '' is not a local group name"),
     ({"cni": {"config_path": CNI["config_path"]}}, r"cni: give both config_path and binary_dir"),
+    ({"cni": "C:\\cni"}, r"cni: give a dictionary"),
+    ({"tcp": "0.0.0.0:1234", "tls": ["a"]}, r"tls: give a dictionary"),
 ])
 def test_bad_requests_are_named(options, message):
     with pytest.raises(BuildkitdFlagsError, match=message):

@@ -145,7 +145,7 @@ def test_user_material_is_validated(ca, tmp_path):
     cert, key, ca_pem = server.cert_path.read_bytes(), server.key_path.read_bytes(), ca.cert_pem
     assert _certs.validate_material(cert, key, ca_pem, now=NOW) == []
     errors = _certs.validate_material(cert, client.key_path.read_bytes(), other.cert_pem, now=NOW)
-    assert [e.split(":")[0] for e in errors] == ["tls_key", "tls_cert"]
+    assert [e.split(":", maxsplit=1)[0] for e in errors] == ["tls_key", "tls_cert"]
     assert "does not belong" in errors[0] and "not issued by the CA in tls_ca" in errors[1]
     assert "expired on" in _certs.validate_material(cert, key, ca_pem, now=NOW + datetime.timedelta(days=900))[0]
     wrong_use = _certs.validate_material(client.cert_path.read_bytes(), client.key_path.read_bytes(), ca_pem, now=NOW)

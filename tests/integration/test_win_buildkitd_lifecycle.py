@@ -6,10 +6,15 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import pathlib
+import sys
 import tomllib
 
 import pytest
-from ansible_collections.wcow.buildkit.plugins.plugin_utils import _certs
+
+# The collection as the unit tests import it (linked by `make setup`).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / ".collections"))
+from ansible_collections.wcow.buildkit.plugins.plugin_utils import _certs  # noqa: E402
 
 MODULE = "wcow.buildkit.win_buildkitd"
 

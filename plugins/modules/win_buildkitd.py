@@ -23,7 +23,7 @@ description:
     start about its missing CDI folder.
   - Before every start the groups of O(allowed_groups) are created when missing (buildkitd refuses to start with a
     C(--group) that does not exist), and containerd's service is started and its pipe waited for.
-  - After every start C(buildctl.exe debug workers) runs through the pipe: the containerd worker must be there, for
+  - After every start C(buildctl.exe debug workers) runs through the pipe. The containerd worker must be there, for
     this host's platform, at the version installed, with network C(cni) when O(cni) is set. A failed check after an
     upgrade rolls back to the previous version.
   - With O(tcp), buildkitd also listens on TCP with mutual TLS. O(tls_generate) makes the certificates on the

@@ -12,7 +12,7 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = "ansible_collections.wcow.buildkit"
 # module -> (role, variable prefix)
-ROLES = {"win_containerd": ("containerd", "containerd_")}
+ROLES = {"win_containerd": ("containerd", "containerd_"), "win_buildkitd": ("buildkitd", "buildkitd_")}
 # Helper C is turning defender_exclusion into an unset-by-default bool; the lead reconciles it.
 PENDING = {("win_containerd", "defender_exclusion")}
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
@@ -33,9 +33,11 @@ def _documented(module: str) -> dict[str, dict]:
     doc = yaml.safe_load(importlib.import_module(f"{PACKAGE}.plugins.modules.{module}").DOCUMENTATION)
     options = dict(doc.get("options") or {})
     for fragment in doc.get("extends_documentation_fragment") or []:
-        name = fragment.rsplit(".", 1)[-1]
-        fragment_doc = importlib.import_module(f"{PACKAGE}.plugins.doc_fragments.{name}").ModuleDocFragment
-        options.update(yaml.safe_load(fragment_doc.DOCUMENTATION).get("options") or {})
+        # wcow.buildkit.<fragment> or wcow.buildkit.<fragment>.<variable> (e.g. artifact_source.containerd)
+        parts = fragment.split(".")
+        fragment_doc = importlib.import_module(f"{PACKAGE}.plugins.doc_fragments.{parts[2]}").ModuleDocFragment
+        text = getattr(fragment_doc, parts[3].upper() if len(parts) > 3 else "DOCUMENTATION")
+        options.update(yaml.safe_load(text).get("options") or {})
     return options
 
 

@@ -123,6 +123,24 @@ def test_allowed_groups_created_before_start_and_passed(builder, simulator):
     state = simulator.state()
     assert "docker-users" in state["local_groups"]
     assert "--group docker-users" in state["services"]["buildkitd"]["command_line"]
+    events = state["events"]
+    assert events.index("local_group_create docker-users") < events.index("service_start buildkitd")
+    acl = state["services"]["buildkitd"]["buildkitd"]["pipe_acl"]
+    assert any(r["identity"].endswith("docker-users") and "Write" in r["rights"] for r in acl)
+
+
+def test_absent_with_purge_removes_service_path_exclusion_and_data(builder, simulator):
+    run, result = builder(version="0.24.0", defender_exclusion=True)
+    assert run.rc == 0, run.stdout
+    exe = r"C:\Program Files\buildkit\bin\buildkitd.exe"
+    assert exe.lower() in [p.lower() for p in simulator.state()["defender_exclusions"]["processes"]]
+    run, result = builder(state="absent", purge=True, containerd=False)
+    assert run.rc == 0, run.stdout
+    state = simulator.state()
+    assert "buildkitd" not in state["services"] and state["services"]["containerd"]["status"] == "Running"
+    assert r"C:\Program Files\buildkit\bin" not in machine_path_entries(state)
+    assert state["defender_exclusions"]["processes"] == []
+    assert not any(k.startswith((r"c:\program files\buildkit", r"c:\programdata\buildkitd")) for k in state["files"])
 
 
 def test_old_version_asked_for_groups_fails_before_changing_anything(builder, simulator):

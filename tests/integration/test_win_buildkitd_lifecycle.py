@@ -144,3 +144,12 @@ def test_bad_input_is_named_without_a_traceback(play, simulator, args, words):
     for word in words:
         assert word in result["msg"], result["msg"]
     assert not (simulator.state_dir / "sim-host.json").exists() or "buildkitd" not in simulator.state()["services"]
+
+
+def test_worker_check_fails_when_cni_is_asked_but_the_worker_has_no_network(play, simulator):
+    cni = {"config_path": r"C:\Program Files\containerd\cni\conf\0-containerd-nat.conf",
+           "binary_dir": r"C:\Program Files\containerd\cni\bin"}
+    run, result = play(CONTAINERD, ("win_buildkitd", {"version": "0.24.0", "cni": cni}))
+    assert run.rc != 0 and "Traceback" not in run.stdout
+    assert "worker check failed" in result["msg"] and "not 'cni'" in result["msg"]
+    assert "--containerd-cni-config-path" in simulator.state()["services"]["buildkitd"]["command_line"]

@@ -47,11 +47,17 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "firewall_remote_addresses": {"type": "list", "elements": "str", "default": ["LocalSubnet"]},
     "containerd_address": {"type": "str", "default": _buildkitd_flags.DEFAULT_CONTAINERD_ADDRESS},
     "containerd_service": {"type": "str"},
-    "cni": {"type": "dict", "options": {"config_path": {"type": "str", "required": True},
-                                         "binary_dir": {"type": "str", "required": True}}},
+    "cni": {"type": "dict", "options": {
+        "config_path": {"type": "str", "required": True},
+        "binary_dir": {"type": "str", "required": True},
+    }},
     "hyperv_isolation": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": True},
 }
+
+
+# (host files as (path, PEM text), key paths, {cert, key, ca} host paths, certificates still to be made)
+_Material = tuple[list[tuple[str, str]], list[str], dict[str, str], bool]
 
 
 class _Recording:
@@ -172,7 +178,7 @@ class ActionModule(DaemonAction):
 
     # --- TLS ----------------------------------------------------------------------------------------------------
 
-    def tls(self, args: dict[str, t.Any]) -> tuple[list[tuple[str, str]], list[str], dict[str, str], bool]:
+    def tls(self, args: dict[str, t.Any]) -> _Material:
         """(host files, key paths, {cert, key, ca} host paths, pending) for the TCP listener's mutual TLS."""
         own = [args[k] for k in ("tls_cert", "tls_key", "tls_ca")]
         if not args["tcp"]:
@@ -191,8 +197,8 @@ class ActionModule(DaemonAction):
         if not args["tls_generate"] and not any(own):
             return [], [], {}, False  # register_argv refuses it unless tcp_insecure
         host_dir = args["tls_host_dir"].rstrip("\\")
-        paths = {k: ntpath.join(host_dir, name) for k, name in (("ca", "ca.pem"), ("cert", "cert.pem"),
-                                                                  ("key", "key.pem"))}
+        names = (("ca", "ca.pem"), ("cert", "cert.pem"), ("key", "key.pem"))
+        paths = {k: ntpath.join(host_dir, name) for k, name in names}
         try:
             if any(own):
                 pems = {k: _certs.read_material(f"tls_{k}", args[f"tls_{k}"]) for k in ("cert", "key", "ca")}
@@ -209,8 +215,7 @@ class ActionModule(DaemonAction):
     def _files(paths: dict[str, str], pems: dict[str, bytes]) -> list[tuple[str, str]]:
         return [(paths[k], pems[k].decode("ascii", errors="replace")) for k in ("ca", "cert", "key")]
 
-    def _generate(self, args: dict[str, t.Any], paths: dict[str, str]) -> tuple[list[tuple[str, str]], list[str],
-                                                                               dict[str, str], bool]:
+    def _generate(self, args: dict[str, t.Any], paths: dict[str, str]) -> _Material:
         host_name = str(self._vars.get("inventory_hostname") or "")
         addresses = [str(self._vars.get("ansible_host") or ""), *args["tls_san"]]
         dns, ips = _certs.server_names(host_name, None, [a for a in addresses if a])

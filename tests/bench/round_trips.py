@@ -62,7 +62,8 @@ def _releases(archive_bytes: int) -> dict:
 
 
 def _sample(server: fake_github.FakeGitHub, latency_ms: float, module: str = MODULE,
-            scenarios: list = SCENARIOS) -> list[tuple[str, int, int, int, float, bool]]:
+            scenarios: list | None = None) -> list[tuple[str, int, int, int, float, bool]]:
+    scenarios = SCENARIOS if scenarios is None else scenarios
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         sim = Simulator(pathlib.Path(tmp))

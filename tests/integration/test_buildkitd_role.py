@@ -10,10 +10,12 @@ def _play(fake_github, tmp_path, role_vars):
     common = {**fake_github.options(cache_dir=str(tmp_path / "cache"))}
     return json.dumps([{
         "hosts": "windows_builders", "gather_facts": False,
-        "roles": [{"role": "wcow.buildkit.containerd", "vars": {"containerd_version": "2.1.5", **{
-            f"containerd_{k}": v for k, v in common.items()}}},
-                  {"role": "wcow.buildkit.buildkitd", "vars": {"buildkitd_version": "0.24.0", **{
-                      f"buildkitd_{k}": v for k, v in common.items()}, **role_vars}}],
+        "roles": [
+            {"role": "wcow.buildkit.containerd",
+             "vars": {"containerd_version": "2.1.5", **{f"containerd_{k}": v for k, v in common.items()}}},
+            {"role": "wcow.buildkit.buildkitd",
+             "vars": {"buildkitd_version": "0.24.0", **{f"buildkitd_{k}": v for k, v in common.items()}, **role_vars}},
+        ],
         "post_tasks": [{"name": "show facts", "ansible.builtin.debug": {"msg": {
             "endpoint": "{{ buildkitd_endpoint }}", "cert": "{{ buildkitd_client_cert | default('') }}"}}}],
     }])

@@ -39,8 +39,8 @@ def _desired(**extra):
             "config_path": r"C:\Program Files\buildkit\buildkitd.toml", "service_name": "buildkitd",
             "log_file": r"C:\ProgramData\buildkitd\buildkitd.log", "defender_exclusion": None, "purge": False,
             "version": "0.24.0", "config_text": "x", "archive_path": r"C:\a.tar.gz",
-            "args": ("--service-name", "buildkitd"), "verify_argv": (r"C:\Program Files\buildkit\bin\buildctl.exe",
-                                                                      "debug", "workers")}
+            "args": ("--service-name", "buildkitd"),
+            "verify_argv": (r"C:\Program Files\buildkit\bin\buildctl.exe", "debug", "workers")}
     return _buildkitd.Desired(**{**base, **extra})
 
 

@@ -141,9 +141,9 @@ def firewall_rule(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
                "enabled": "True", "profile": "Any"}
     if check_only:
         have = sorted(rule["remote_addresses"], key=str.lower) if rule else None
-        answer["changed"] = rule is None or (rule["local_port"], rule["protocol"], rule["enabled"], rule["direction"],
-                                             rule["action"], have) != (str(port), "TCP", "True", "Inbound", "Allow",
-                                                                        wanted)
+        found = None if rule is None else (rule["local_port"], rule["protocol"], rule["enabled"], rule["direction"],
+                                           rule["action"], have)
+        answer["changed"] = found != (str(port), "TCP", "True", "Inbound", "Allow", wanted)
         return answer
     if rule is None:
         rules[name.lower()] = desired

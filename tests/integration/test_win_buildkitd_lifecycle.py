@@ -24,12 +24,12 @@ def play(simulator, fake_github, tmp_path):
     """Run tasks [(module, args), ...] in one play; answer the run and the last task's result."""
     cache = tmp_path / "cache"
 
-    def run(*tasks, faults=None, hostvars=None):
+    def run(*tasks, faults=None, hostvars=None, check=False):
         body = [{"name": f"t{i}", f"wcow.buildkit.{module}": {**fake_github.options(cache_dir=str(cache)), **args}}
                 for i, (module, args) in enumerate(tasks)]
         plays = [{"hosts": "windows_builders", "gather_facts": False, "tasks": body}]
         host = {**(hostvars or {}), **({"sim_faults": faults} if faults else {})}
-        outcome = simulator.run(simulator.playbook(json.dumps(plays)), {"sim-host": host})
+        outcome = simulator.run(simulator.playbook(json.dumps(plays)), {"sim-host": host}, check=check)
         return outcome, outcome.result()
     return run
 
@@ -105,6 +105,16 @@ def test_docker_engines_containerd_used_when_asked(play, simulator):
     assert service["depends_on"] == ["docker"]
     assert r"--containerd-worker-addr \\.\pipe\docker-containerd" in service["command_line"]
     assert result["workers"][0]["executor"] == "containerd"
+
+
+def test_docker_engines_containerd_is_offered_when_seen(play, simulator):
+    docker = ("win_containerd", {"version": "2.1.5", "service_name": "docker",
+                                 "config": {"grpc": {"address": r"\\.\pipe\docker-containerd"}}})
+    assert play(docker)[0].rc == 0
+    run, result = play(("win_buildkitd", {"version": "0.24.0"}), check=True)
+    assert run.rc == 0, run.stdout
+    assert "set containerd_address: '\\\\.\\pipe\\docker-containerd'" in " ".join((run.stdout + run.stderr).split())
+    assert "buildkitd" not in simulator.state()["services"]
 
 
 def test_certificate_near_expiry_is_renewed_and_restarts_once(play, simulator, tmp_path):

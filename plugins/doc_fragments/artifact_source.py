@@ -133,8 +133,8 @@ options:
   checksum:
     description:
       - The archive's expected digest, as V(sha256:<hex>), V(sha512:<hex>) or bare hex.
-      - Always wins over the digest the release publishes (BuildKit publishes no checksum file, so the V(sha256)
-        subject digest of its in-toto V(.provenance.json) or V(.sbom.json) statement).
+      - Always wins over the digest the release publishes (BuildKit publishes no checksum file, so it is the
+        V(sha256) subject digest of its in-toto V(.provenance.json) or V(.sbom.json) statement).
       - A mismatch fails before anything on the host changes and shows the expected and actual digests
         and the URL.
     type: str

@@ -1,4 +1,5 @@
-"""`make demo`: run site.yml twice against fresh simulated Windows hosts and show what happened.
+"""`make demo`: run site.yml twice against fresh simulated Windows hosts and show what happened
+(containerd, then buildkitd behind it).
 
 Release downloads come from a fake GitHub on 127.0.0.1 (the same one the tests
 use), so the demo needs no network and touches no real machine.
@@ -43,6 +44,17 @@ def _summary() -> None:
         exe = state["files"].get(r"c:\program files\containerd\bin\containerd.exe")
         if exe:
             print(f"  containerd.exe: {base64.b64decode(exe['content']).decode().strip()}")
+        exe = state["files"].get(r"c:\program files\buildkit\bin\buildkitd.exe")
+        if exe:
+            print(f"  buildkitd.exe: {base64.b64decode(exe['content']).decode().strip()}")
+        for service in state["services"].values():
+            daemon = service.get("buildkitd")
+            if daemon and service["status"] == "Running":
+                worker = daemon["worker"]
+                print(f"  buildkitd serves npipe:////./pipe/buildkitd behind {', '.join(service.get('depends_on') or [])}: "
+                      f"worker {worker['id'][:12]} "
+                      f"({worker['labels'].get('org.mobyproject.buildkit.worker.executor')}, "
+                      f"{', '.join(p['os'] + '/' + p['architecture'] for p in worker['platforms'])})")
         trips = {k: v["round_trips"] for k, v in sorted(state["stats"]["by_module"].items())}
         print(f"  round trips over both runs: {trips}")
 
@@ -61,6 +73,9 @@ def main() -> int:
             "containerd_github_api_url": server.api_url,
             "containerd_download_base_url": server.base_url,
             "containerd_cache_dir": str(REPO / ".cache" / "demo-downloads"),
+            "buildkitd_github_api_url": server.api_url,
+            "buildkitd_download_base_url": server.base_url,
+            "buildkitd_cache_dir": str(REPO / ".cache" / "demo-downloads"),
         }
         print(f"== Simulated Windows hosts; releases served by a fake GitHub at {server.base_url}")
         print("== First run: a fresh host is turned into a builder")

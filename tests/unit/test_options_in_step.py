@@ -12,7 +12,7 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = "ansible_collections.wcow.buildkit"
 # module -> (role, variable prefix)
-ROLES = {"win_containerd": ("containerd", "containerd_")}
+ROLES = {"win_containerd": ("containerd", "containerd_"), "win_buildkitd": ("buildkitd", "buildkitd_")}
 # Helper C is turning defender_exclusion into an unset-by-default bool; the lead reconciles it.
 PENDING = {("win_containerd", "defender_exclusion")}
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")

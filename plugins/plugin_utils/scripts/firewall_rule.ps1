@@ -5,7 +5,9 @@ param(
     [ValidateSet('present', 'absent')][string]$State = 'present',
     [int]$Port = 0,
     [string[]]$RemoteAddresses = @('Any'),
-    [string]$DisplayName = ''
+    [string]$DisplayName = '',
+    # Only read: answer what would change (changed) and the rule found (before), change nothing.
+    [bool]$CheckOnly = $false
 )
 # Windows stores an IPv4 prefix as a mask (10.0.0.0/8 reads back as 10.0.0.0/255.0.0.0) and a /32 as
 # the bare address: compare in that form so a converged rule is not rewritten on every run.
@@ -42,7 +44,10 @@ if ($rule) {
     }
 }
 if ($State -eq 'absent') {
-    if ($rule) {
+    if ($rule -and $CheckOnly) {
+        $answer.changed = $true
+    }
+    elseif ($rule) {
         Remove-NetFirewallRule -Name $Name -ErrorAction Stop
         $answer.changed = $true
     }
@@ -55,6 +60,18 @@ $wanted = [string[]]@($RemoteAddresses | ForEach-Object { ConvertTo-StoredAddres
 $answer.remote_addresses = $wanted
 if (-not $DisplayName) {
     $DisplayName = $Name
+}
+if ($CheckOnly) {
+    if ($rule) {
+        $have = [string[]]@($answer.before.remote_addresses | ForEach-Object { ConvertTo-StoredAddress ([string]$_) } | Sort-Object -Unique)
+        $answer.changed = -not (($answer.before.port -eq [string]$Port) -and ($answer.before.protocol -eq 'TCP') -and
+            ($answer.before.enabled -eq 'True') -and ($answer.before.direction -eq 'Inbound') -and
+            ($answer.before.action -eq 'Allow') -and (($have -join ',') -eq ($wanted -join ',')))
+    }
+    else {
+        $answer.changed = $true
+    }
+    return $answer
 }
 if (-not $rule) {
     $create = @{

@@ -123,8 +123,11 @@ def firewall_rule(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         answer["before"] = {"port": rule["local_port"], "protocol": rule["protocol"],
                             "remote_addresses": list(rule["remote_addresses"]), "enabled": rule["enabled"],
                             "direction": rule["direction"], "action": rule["action"]}
+    check_only = bool(params.get("CheckOnly"))
     if state == "absent":
-        if rule:
+        if rule and check_only:
+            answer["changed"] = True
+        elif rule:
             del rules[name.lower()]
             host.event("firewall_rule_remove", name)
             answer["changed"] = True
@@ -136,6 +139,12 @@ def firewall_rule(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     desired = {"name": name, "display_name": params.get("DisplayName") or name, "direction": "Inbound",
                "action": "Allow", "protocol": "TCP", "local_port": str(port), "remote_addresses": wanted,
                "enabled": "True", "profile": "Any"}
+    if check_only:
+        have = sorted(rule["remote_addresses"], key=str.lower) if rule else None
+        found = None if rule is None else (rule["local_port"], rule["protocol"], rule["enabled"], rule["direction"],
+                                           rule["action"], have)
+        answer["changed"] = found != (str(port), "TCP", "True", "Inbound", "Allow", wanted)
+        return answer
     if rule is None:
         rules[name.lower()] = desired
         host.event("firewall_rule_create", name, port)

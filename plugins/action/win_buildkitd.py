@@ -1,0 +1,270 @@
+# Copyright (c) wcow.buildkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for wcow.buildkit.win_buildkitd: read, plan, apply (the shared daemon lifecycle).
+
+TLS certificates are made here, on the controller, by `_certs` (the `cryptography` package): the
+module, not the role, so one task decides, check mode knows whether a certificate would be issued
+or renewed, and the renewal and the restart it needs land in the same plan.
+"""
+
+from __future__ import annotations
+
+import ntpath
+import os
+import pathlib
+import typing as t
+
+from ansible.utils.display import Display
+
+from ..plugin_utils import _buildkitd, _buildkitd_config, _buildkitd_flags, _buildkitd_verify, _certs
+from ..plugin_utils._action import ModuleFailure
+from ..plugin_utils._daemon_action import HOST_ARTIFACT_DIR, DaemonAction, daemon_argument_spec
+
+display = Display()
+
+DEFAULT_TLS_HOST_DIR = r"C:\ProgramData\buildkitd\certs"
+DEFAULT_CA_DIR = "~/.local/share/wcow.buildkit/tls"
+
+ARGUMENT_SPEC: dict[str, t.Any] = {
+    **daemon_argument_spec(install_dir=r"C:\Program Files\buildkit", service_name="buildkitd",
+                           log_file=r"C:\ProgramData\buildkitd\buildkitd.log"),
+    "config": {"type": "dict", "default": {}},
+    "root": {"type": "str"},
+    "debug": {"type": "bool", "default": False},
+    "allowed_groups": {"type": "list", "elements": "str", "default": []},
+    "tcp": {"type": "str"},
+    "tcp_insecure": {"type": "bool", "default": False},
+    "tls_generate": {"type": "bool", "default": False},
+    "tls_ca_dir": {"type": "path", "default": DEFAULT_CA_DIR},
+    "tls_server_dir": {"type": "path"},
+    "tls_client_dir": {"type": "path"},
+    "tls_renew_days": {"type": "int", "default": _certs.RENEW_DAYS},
+    "tls_san": {"type": "list", "elements": "str", "default": []},
+    "tls_cert": {"type": "str"},
+    "tls_key": {"type": "str", "no_log": True},
+    "tls_ca": {"type": "str"},
+    "tls_host_dir": {"type": "str", "default": DEFAULT_TLS_HOST_DIR},
+    "firewall_remote_addresses": {"type": "list", "elements": "str", "default": ["LocalSubnet"]},
+    "containerd_address": {"type": "str", "default": _buildkitd_flags.DEFAULT_CONTAINERD_ADDRESS},
+    "containerd_service": {"type": "str"},
+    "cni": {"type": "dict", "options": {
+        "config_path": {"type": "str", "required": True},
+        "binary_dir": {"type": "str", "required": True},
+    }},
+    "hyperv_isolation": {"type": "bool", "default": False},
+    "verify": {"type": "bool", "default": True},
+}
+
+
+# (host files as (path, PEM text), key paths, {cert, key, ca} host paths, certificates still to be made)
+_Material = tuple[list[tuple[str, str]], list[str], dict[str, str], bool]
+
+
+class _Recording:
+    """The host, remembering the steps and answers of its last run (the apply round trip)."""
+
+    def __init__(self, host: t.Any):
+        self._host = host
+        self.steps: list[t.Any] = []
+        self.answers: list[dict[str, t.Any]] = []
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self._host, name)
+
+    def run(self, steps: t.Sequence[t.Any]) -> list[dict[str, t.Any]]:
+        answers = self._host.run(steps)
+        self.steps, self.answers = list(steps), answers
+        return answers
+
+
+class ActionModule(DaemonAction):
+    module_name = "wcow.buildkit.win_buildkitd"
+    argument_spec = ARGUMENT_SPEC
+    daemon = _buildkitd.BUILDKITD
+    config_name = "buildkitd.toml"
+    path_options = ("install_dir", "log_file", "config_path", "root", "tls_host_dir")
+
+    _vars: dict[str, t.Any] = {}
+    _tls_result: dict[str, t.Any] | None = None
+    _endpoint: str = _buildkitd_flags.DEFAULT_PIPE
+
+    def execute(self, args: dict[str, t.Any], host: t.Any, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        self._vars = task_vars
+        result = super().execute(args, host, task_vars)
+        result["endpoint"] = self._endpoint if args["state"] == "present" else None
+        if self._tls_result is not None:
+            result["tls"] = self._tls_result
+        return result
+
+    def fail(self, message: str) -> t.NoReturn:
+        raise ModuleFailure(f"{self.module_name}: {message}")
+
+    # --- reading --------------------------------------------------------------------------------------------
+
+    def state_steps(self, desired: _buildkitd.Desired) -> list[t.Any]:
+        return _buildkitd.state_steps(desired, HOST_ARTIFACT_DIR)
+
+    def observe(self, answers: list[dict[str, t.Any]]) -> _buildkitd.Observed:
+        return _buildkitd.observe(answers, _buildkitd_flags.version_from_output)
+
+    def plan(self, desired: _buildkitd.Desired, observed: _buildkitd.Observed) -> t.Any:
+        return _buildkitd.plan(desired, observed)
+
+    def warnings(self, desired: _buildkitd.Desired, observed: _buildkitd.Observed) -> list[str]:
+        if desired.state != "present":
+            return []
+        found = []
+        if observed.docker_containerd and desired.containerd_pipe != _buildkitd.DOCKER_PIPE:
+            found.append("Docker Engine's containerd serves \\\\.\\pipe\\docker-containerd on this host; to build on "
+                         "it set containerd_address: '\\\\.\\pipe\\docker-containerd' (its service docker becomes "
+                         "buildkitd's dependency).")
+        return found
+
+    # --- what is asked --------------------------------------------------------------------------------------
+
+    def desired(self, args: dict[str, t.Any]) -> _buildkitd.Desired:
+        common = self.desired_options(args)
+        containerd_address = args["containerd_address"]
+        containerd_pipe = _buildkitd.pipe_name(containerd_address)
+        containerd_service = args["containerd_service"] or (
+            _buildkitd.DOCKER_SERVICE if containerd_pipe.lower() == _buildkitd.DOCKER_PIPE else "containerd")
+        firewall_name = f"wcow.buildkit-{args['service_name']}-tcp"
+        if args["state"] == "absent":
+            return _buildkitd.Desired(**common, firewall_name=firewall_name)
+        if args["tcp_insecure"] and args["tcp"]:
+            display.warning(f"{self.module_name}: tcp_insecure is true: buildkitd listens on {args['tcp']} WITHOUT "
+                            "TLS; anyone who reaches the port can run builds as SYSTEM. Use TLS (tls_generate).")
+        version = self.resolve_version(args)
+        tls_files, tls_keys, host_tls, pending = self.tls(args)
+        exe = ntpath.join(common["install_dir"], "bin", self.daemon.exe_name)
+        options = {
+            "exe": exe, "service_name": args["service_name"], "config": common["config_path"],
+            "root": args["root"], "log_file": common["log_file"], "debug": args["debug"], "tcp": args["tcp"],
+            "tls": host_tls or None, "tcp_insecure": args["tcp_insecure"], "allowed_groups": args["allowed_groups"],
+            "containerd_address": containerd_address, "cni": args["cni"],
+            "hyperv_isolation": args["hyperv_isolation"],
+        }
+        try:
+            argv = _buildkitd_flags.register_argv(version, options)
+            rendered = _buildkitd_config.render_config(version, args["config"])
+        except (_buildkitd_flags.BuildkitdFlagsError, _buildkitd_config.BuildkitdConfigError) as exc:
+            self.fail(str(exc))
+        for warning in [*_buildkitd_flags.security_warnings(version), *rendered.warnings,
+                        *_buildkitd_config.shadowed_by_flags(args["config"], argv)]:
+            display.warning(f"{self.module_name}: {warning}")
+        port = None
+        if args["tcp"]:
+            address = next(a for a in argv if a.startswith("tcp://"))
+            port = int(address.rsplit(":", 1)[1])
+            self._endpoint = f"tcp://{self._vars.get('ansible_host') or self._vars.get('inventory_hostname')}:{port}"
+        data_dirs = [_buildkitd.DEFAULT_DATA_DIR] + ([args["root"]] if args["root"] else [])
+        verify = _buildkitd_verify.buildctl_argv(common["install_dir"]) if args["verify"] else []
+        return _buildkitd.Desired(
+            **{**common, "data_dirs": tuple(data_dirs)},
+            version=version,
+            config_text=rendered.text,
+            archive_path=self.archive_path(version),
+            args=tuple(argv[2:]),
+            containerd_service=containerd_service,
+            containerd_pipe=containerd_pipe,
+            groups=tuple(_buildkitd_flags._groups(args["allowed_groups"])),  # pylint: disable=protected-access
+            extra_dirs=tuple(d for d in _buildkitd_flags.required_dirs(version, {"log_file": common["log_file"]})
+                             if d.lower() != ntpath.dirname(common["log_file"]).lower()),
+            tls_files=tuple(tls_files), tls_keys=tuple(tls_keys), tls_pending=pending,
+            firewall_name=firewall_name, firewall_port=port,
+            firewall_addresses=tuple(args["firewall_remote_addresses"] or ["Any"]),
+            verify_argv=tuple(verify),
+        )
+
+    # --- TLS ----------------------------------------------------------------------------------------------------
+
+    def tls(self, args: dict[str, t.Any]) -> _Material:
+        """(host files, key paths, {cert, key, ca} host paths, pending) for the TCP listener's mutual TLS."""
+        own = [args[k] for k in ("tls_cert", "tls_key", "tls_ca")]
+        if not args["tcp"]:
+            if args["tls_generate"] or any(own):
+                self.fail("tls: TLS applies to the TCP listener only (buildkitd never uses it on the named pipe); "
+                          "set tcp as well, or drop tls_generate / tls_cert / tls_key / tls_ca.")
+            return [], [], {}, False
+        if args["tls_generate"] and any(own):
+            self.fail("tls_generate: give either tls_generate: true or your own tls_cert, tls_key and tls_ca, not both.")
+        if any(own) and not all(own):
+            missing = [k for k, v in zip(("tls_cert", "tls_key", "tls_ca"), own) if not v]
+            self.fail(f"{', '.join(missing)} missing: your own PKI needs tls_cert, tls_key and tls_ca (PEM text or "
+                      "controller paths).")
+        if args["tcp_insecure"] and (args["tls_generate"] or any(own)):
+            self.fail("tcp_insecure: it turns TLS off, but TLS material was given; drop one of them.")
+        if not args["tls_generate"] and not any(own):
+            return [], [], {}, False  # register_argv refuses it unless tcp_insecure
+        host_dir = args["tls_host_dir"].rstrip("\\")
+        names = (("ca", "ca.pem"), ("cert", "cert.pem"), ("key", "key.pem"))
+        paths = {k: ntpath.join(host_dir, name) for k, name in names}
+        try:
+            if any(own):
+                pems = {k: _certs.read_material(f"tls_{k}", args[f"tls_{k}"]) for k in ("cert", "key", "ca")}
+                problems = _certs.validate_material(pems["cert"], pems["key"], pems["ca"])
+                if problems:
+                    self.fail(" ".join(problems))
+                self._tls_result = {"generated": False}
+                return self._files(paths, pems), [paths["key"]], paths, False
+            return self._generate(args, paths)
+        except _certs.CertError as exc:
+            self.fail(str(exc))
+
+    @staticmethod
+    def _files(paths: dict[str, str], pems: dict[str, bytes]) -> list[tuple[str, str]]:
+        return [(paths[k], pems[k].decode("ascii", errors="replace")) for k in ("ca", "cert", "key")]
+
+    def _generate(self, args: dict[str, t.Any], paths: dict[str, str]) -> _Material:
+        host_name = str(self._vars.get("inventory_hostname") or "")
+        addresses = [str(self._vars.get("ansible_host") or ""), *args["tls_san"]]
+        dns, ips = _certs.server_names(host_name, None, [a for a in addresses if a])
+        ca_dir = pathlib.Path(os.path.expanduser(args["tls_ca_dir"]))
+        server_dir = pathlib.Path(args["tls_server_dir"] or ca_dir / "hosts" / host_name)
+        client_dir = pathlib.Path(args["tls_client_dir"] or ca_dir / "client")
+        self._tls_result = {"generated": True, "ca_dir": str(ca_dir),
+                            "server": {"dir": str(server_dir), "dns_names": dns, "ip_addresses": ips},
+                            "client": {"ca": str(client_dir / _certs.CA_CERT), "cert": str(client_dir / _certs.CLIENT_CERT),
+                                       "key": str(client_dir / _certs.CLIENT_KEY)}}
+        if self.check_mode:
+            # Nothing is made in check mode: reuse what is there, else report the issue as the change.
+            cert, key, ca = server_dir / _certs.SERVER_CERT, server_dir / _certs.SERVER_KEY, ca_dir / _certs.CA_CERT
+            if not (cert.exists() and key.exists() and ca.exists()):
+                return [(p, "") for p in paths.values()], [paths["key"]], paths, True
+            pems = {"cert": cert.read_bytes(), "key": key.read_bytes(), "ca": ca.read_bytes()}
+            return self._files(paths, pems), [paths["key"]], paths, False
+        ca = _certs.ensure_ca(ca_dir, renew_days=args["tls_renew_days"])
+        server = _certs.ensure_server_cert(ca, server_dir, dns, ips, renew_days=args["tls_renew_days"])
+        client = _certs.ensure_client_bundle(ca, client_dir, renew_days=args["tls_renew_days"])
+        self._tls_result["server"].update(not_after=server.not_after.isoformat(), renewed=server.reason,
+                                          cert=str(server.cert_path))
+        self._tls_result["client"].update(not_after=client.not_after.isoformat(), renewed=client.reason)
+        pems = {"cert": server.cert_path.read_bytes(), "key": server.key_path.read_bytes(),
+                "ca": server.ca_path.read_bytes()}
+        return self._files(paths, pems), [paths["key"]], paths, False
+
+    # --- after the apply: the worker check ---------------------------------------------------------------------
+
+    def apply(self, args: dict[str, t.Any], host: t.Any, desired: _buildkitd.Desired,
+              observed: _buildkitd.Observed, plan: t.Any, result: dict[str, t.Any]) -> dict[str, t.Any]:
+        recording = _Recording(host)
+        result = super().apply(args, recording, desired, observed, plan, result)
+        for step, answer in zip(recording.steps, recording.answers):
+            if not _buildkitd.is_verify(step):
+                continue
+            command = f"{step.params['FilePath']} {step.params['Arguments']}"
+            try:
+                workers = _buildkitd_verify.parse_workers(str(answer.get("stdout") or ""), int(answer.get("rc") or 0),
+                                                          str(answer.get("stderr") or ""), command)
+                problems = _buildkitd_verify.check_workers(workers, expect_cni=bool(args["cni"]),
+                                                           expect_version=desired.version)
+            except _buildkitd_verify.WorkersOutputError as exc:
+                problems, workers = [str(exc)], []
+            if problems:
+                failure = f"buildkitd {desired.version} started but its worker check failed: {' '.join(problems)}"
+                if plan.rollback:
+                    self.roll_back(host, desired, observed, plan.rollback, recording.steps, failure=failure,
+                                   log_tail=[])
+                raise ModuleFailure(f"{self.module_name}: {failure}", changed=True, version=desired.version)
+            result["workers"] = _buildkitd_verify.worker_facts(workers)
+        return result

@@ -180,6 +180,14 @@ options:
     description: Seconds to wait for a service to start or stop.
     type: int
     default: 60
+  require_containers_feature:
+    description:
+      - With V(present), fail before changing anything when the host's Windows C(Containers) feature is not
+        enabled (or waits for a reboot), because buildkitd cannot run a build step there. The role
+        C(wcow.buildkit.containers_feature) enables it.
+      - Set to V(false) to install anyway with a warning. In check mode it is always a warning.
+    type: bool
+    default: true
   verify:
     description: Check the workers with C(buildctl debug workers) after every start.
     type: bool

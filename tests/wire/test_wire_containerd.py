@@ -27,3 +27,4 @@ def test_fresh_install_then_converged_in_one_command(listener, wire_converge, si
     assert run.rc == 0 and run.recap["sim-host"]["changed"] == 0, run.stdout
     assert result["changed"] is False
     assert endpoint.counts.module(MODULE)["commands"] - before == 1
+

@@ -95,6 +95,7 @@ class Counts:
     bytes_in: int = 0
     bytes_out: int = 0
     commands: int = 0
+    longest_command_line: int = 0
     by_module: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
     def module(self, caller: str) -> dict[str, int]:
@@ -281,6 +282,7 @@ class Endpoint:
     # -- the simulated host ----------------------------------------------------------
     def _run(self, command: Command) -> tuple[int, bytes, bytes]:
         line = " ".join([command.executable, *command.arguments])
+        self.counts.longest_command_line = max(self.counts.longest_command_line, len(line))
         if len(line) > MAX_COMMAND_LINE:
             return 1, b"", b"The command line is too long.\r\n"
         in_data = bytes(command.stdin)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 MODULE = "wcow.buildkit.win_containerd"
+ROLE_PLAY = """
+- name: Enable the Containers feature
+  hosts: windows_builders
+  gather_facts: false
+  roles:
+    - wcow.buildkit.containers_feature
+"""
 
 
 def _module(state):
@@ -28,3 +37,35 @@ def test_fresh_install_then_converged_in_one_command(listener, wire_converge, si
     assert result["changed"] is False
     assert endpoint.counts.module(MODULE)["commands"] - before == 1
 
+
+
+def _exe_version(state):
+    exe = r"c:\program files\containerd\bin\containerd.exe"
+    return base64.b64decode(state["files"][exe]["content"]).decode().split()[2]
+
+
+def test_failed_start_after_upgrade_rolls_back(listener, wire_converge, simulator):
+    endpoint = listener(faults={"service_start_fails": ["containerd@2.1.5"]})
+    assert wire_converge(endpoint.hostvars(), version="1.7.29")[0].rc == 0
+    run, result, _cpu = wire_converge(endpoint.hostvars(), version="2.1.5")
+    assert run.rc != 0
+    assert result["rolled_back"] is True and result["attempted_version"] == "2.1.5"
+    assert "rolled back to 1.7.29" in result["msg"]
+    state = simulator.state()
+    assert _exe_version(state) == "1.7.29"
+    assert state["services"]["containerd"]["status"] == "Running"
+    assert state["services"]["containerd"]["running_version"] == "1.7.29"
+
+
+def test_containers_feature_reboots_through_the_real_plugin(listener, simulator):
+    endpoint = listener(reboot_down_s=3)
+    play = simulator.playbook(ROLE_PLAY)
+    run = simulator.run(play, {"sim-host": endpoint.hostvars()})
+    assert run.rc == 0, run.stdout + run.stderr
+    state = simulator.state()
+    assert state["features"]["Containers"] == "Enabled"
+    assert state["boot_id"] == 2 and state["pending_reboot"] is False
+    assert endpoint.refused > 0  # win_reboot met the listener away and reconnected
+    again = simulator.run(play, {"sim-host": endpoint.hostvars()})
+    assert again.rc == 0 and again.recap["sim-host"]["changed"] == 0, again.stdout
+    assert simulator.state()["boot_id"] == 2

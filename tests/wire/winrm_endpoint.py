@@ -122,6 +122,7 @@ class Endpoint:
         self.shells: dict[str, dict[str, Command]] = {}
         self.counts = Counts()
         self.down_until = 0.0
+        self.refused = 0  # requests that met the listener away (rebooting)
         self.lock = threading.Lock()
         self.caller = "connect"
         self.cert_dir = pathlib.Path(cert_dir) if cert_dir else None
@@ -396,6 +397,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         endpoint = self.server_endpoint
         if time.monotonic() < endpoint.down_until:  # rebooting: nobody listens
+            endpoint.refused += 1
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -69,3 +70,19 @@ def test_containers_feature_reboots_through_the_real_plugin(listener, simulator)
     again = simulator.run(play, {"sim-host": endpoint.hostvars()})
     assert again.rc == 0 and again.recap["sim-host"]["changed"] == 0, again.stdout
     assert simulator.state()["boot_id"] == 2
+
+
+def test_the_double_counts_the_requests_the_wire_makes(listener, wire_converge, simulator, big_github, tmp_path):
+    """Fresh install (a put_file of a 20 MB archive) and converged: double and wire agree request for request."""
+    (tmp_path / "double").mkdir()
+    double = type(simulator)(tmp_path / "double")  # the connection double, on a host of its own
+    endpoint = listener()
+    options = {**big_github.options(cache_dir=str(tmp_path / "cache")), "version": "2.1.5"}
+    play = double.playbook(json.dumps([{"hosts": "windows_builders", "gather_facts": False,
+                                        "tasks": [{MODULE: options}]}]))
+    for _run in range(2):  # fresh, then converged
+        assert wire_converge(endpoint.hostvars(), version="2.1.5")[0].rc == 0
+        assert double.run(play).rc == 0
+        wire = endpoint.counts.module(MODULE)
+        state = double.state()["stats"]["by_module"][MODULE]
+        assert (state["round_trips"], state["requests"]) == (wire["commands"], wire["requests"])

@@ -87,19 +87,35 @@ class Command:
     done: bool = False
     result: tuple[int, bytes, bytes] | None = None
     sent_output: bool = False
+    caller: str | None = None  # the module call it belongs to, known once it runs
+    requests: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
 
 
 @dataclasses.dataclass
 class Counts:
+    """HTTP requests and body bytes each way (after encryption), in all and per module call.
+
+    A request belongs to the command it names (Command, Send, Receive, Signal), and a command to the
+    module call that sent it; authentication, Create and Delete belong to `connection`.
+    """
+
     requests: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
     commands: int = 0
     longest_command_line: int = 0
-    by_module: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    history: list[Command] = dataclasses.field(default_factory=list)
 
     def module(self, caller: str) -> dict[str, int]:
-        return self.by_module.setdefault(caller, {"requests": 0, "bytes_in": 0, "bytes_out": 0, "commands": 0})
+        mine = [c for c in self.history if (c.caller or "connection") == caller]
+        found = {key: sum(getattr(c, key) for c in mine) for key in ("requests", "bytes_in", "bytes_out")}
+        found["commands"] = sum(1 for c in mine if c.caller)
+        if caller == "connection":
+            for key in ("requests", "bytes_in", "bytes_out"):
+                found[key] += getattr(self, key) - sum(getattr(c, key) for c in self.history)
+        return found
 
 
 class WsmanFault(Exception):
@@ -124,7 +140,8 @@ class Endpoint:
         self.down_until = 0.0
         self.refused = 0  # requests that met the listener away (rebooting)
         self.lock = threading.Lock()
-        self.caller = "connect"
+        self.caller = "connection"
+        self.current: Command | None = None  # the command the request in hand names
         self.cert_dir = pathlib.Path(cert_dir) if cert_dir else None
         self.ca_path: str | None = None
         self._server: http.server.ThreadingHTTPServer | None = None
@@ -188,6 +205,7 @@ class Endpoint:
         selector = header.find("w:SelectorSet/w:Selector[@Name='ShellId']", NS)
         timeout = _seconds(header.findtext("w:OperationTimeout", "PT20S", NS))
         request = envelope.find("s:Body", NS)
+        self.current = None
         if action == ACTION_CREATE:
             answer = self._create()
         else:
@@ -210,7 +228,7 @@ class Endpoint:
                 answer = self._receive(shell, request, timeout)
             elif action == ACTION_SIGNAL:
                 command_id = request.find("rsp:Signal", NS).get("CommandId")
-                shell.pop(command_id, None)
+                self.current = shell.pop(command_id, None)
                 answer = ET.Element(q("s", "Body"))
                 ET.SubElement(answer, q("rsp", "SignalResponse"))
             else:
@@ -236,7 +254,8 @@ class Endpoint:
         executable = (line.findtext("rsp:Command", "", NS) or "").strip()
         arguments = [(a.text or "") for a in line.findall("rsp:Arguments", NS)]
         command_id = str(uuid.uuid4()).upper()
-        shell[command_id] = Command(executable, arguments)
+        shell[command_id] = self.current = Command(executable, arguments)
+        self.counts.history.append(self.current)
         body = ET.Element(q("s", "Body"))
         response = ET.SubElement(body, q("rsp", "CommandResponse"))
         ET.SubElement(response, q("rsp", "CommandId")).text = command_id
@@ -244,7 +263,7 @@ class Endpoint:
 
     def _send(self, shell: dict[str, Command], request: ET.Element) -> ET.Element:
         for stream in request.findall("rsp:Send/rsp:Stream", NS):
-            command = shell.get(stream.get("CommandId", ""))
+            command = self.current = shell.get(stream.get("CommandId", ""))
             if command is None:
                 raise WsmanFault("w:InvalidParameter", 2150858770, "The command was not found.")
             command.stdin += base64.b64decode(stream.text or "")
@@ -257,7 +276,7 @@ class Endpoint:
     def _receive(self, shell: dict[str, Command], request: ET.Element, timeout: float) -> ET.Element:
         stream = request.find("rsp:Receive/rsp:DesiredStream", NS)
         command_id = stream.get("CommandId", "") if stream is not None else ""
-        command = shell.get(command_id)
+        command = self.current = shell.get(command_id)
         if command is None:
             raise WsmanFault("w:InvalidParameter", 2150858770, "The command was not found.")
         if command.sent_output:
@@ -299,9 +318,8 @@ class Endpoint:
             caller = f"ansible.windows.{module[0]}"
         else:
             caller = "raw"
-        self.caller = caller
+        self.caller = command.caller = caller
         self.counts.commands += 1
-        self.counts.module(caller)["commands"] += 1
         store = StateStore(self.state_dir, self.host)
         with store.open(build=self.build, initial={"pending_reboot": bool(self.faults.get("pending_reboot"))}) \
                 as state:
@@ -309,7 +327,6 @@ class Endpoint:
             per = stats["by_module"].setdefault(caller, {"round_trips": 0, "requests": 0, "bytes_sent": 0})
             for counts in (stats, per):
                 counts["round_trips"] += 1
-                counts["requests"] = counts.get("requests", 0) + 1
                 counts["bytes_sent"] += len(line) + len(in_data)
             host = Host(self.host, state, self.faults)
             if put:
@@ -407,10 +424,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(endpoint.latency_ms / 1000.0)
         with endpoint.lock:
             endpoint.counts.requests += 1
-            endpoint.counts.bytes_in += len(raw) + len(str(self.headers))
-            module = endpoint.counts.module(endpoint.caller)
-            module["requests"] += 1
-            module["bytes_in"] += len(raw) + len(str(self.headers))
+            endpoint.counts.bytes_in += len(raw)
+            endpoint.current = None
         if self.path.split("?")[0].lower() != "/wsman":
             self._reply(404, b"", {})
             return
@@ -430,7 +445,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = raw
         try:
             with endpoint.lock:
-                answer, status = endpoint.handle(body), 200
+                try:
+                    answer, status = endpoint.handle(body), 200
+                finally:
+                    if endpoint.current is not None:
+                        endpoint.current.requests += 1
+                        endpoint.current.bytes_in += len(raw)
                 drop = bool(endpoint.drop_receive) and endpoint.caller == endpoint.drop_receive \
                     and b"/Receive</" in body
         except ConnectionDropped:
@@ -464,7 +484,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         endpoint = self.server_endpoint
         with endpoint.lock:
             endpoint.counts.bytes_out += len(payload)
-            endpoint.counts.module(endpoint.caller)["bytes_out"] += len(payload)
+            if endpoint.current is not None:
+                endpoint.current.bytes_out += len(payload)
 
     def _challenge(self, token: bytes | None = None) -> None:
         if token:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 import requests
@@ -95,3 +96,13 @@ def test_command_line_over_cmd_exe_limit_fails_like_cmd(ntlm):
     command = protocol.run_command(shell, "PowerShell", ["-Command", "x" * winrm_endpoint.MAX_COMMAND_LINE])
     stdout, stderr, rc = protocol.get_command_output(shell, command)
     assert (rc, stdout, stderr) == (1, b"", b"The command line is too long.\r\n")
+
+
+def test_slow_host_pays_latency_on_every_request(listener):
+    endpoint = listener(latency_ms=150)
+    protocol = Protocol(f"http://127.0.0.1:{endpoint.port}/wsman", transport="ntlm", username="vagrant",
+                        password="vagrant")
+    started = time.monotonic()
+    protocol.open_shell()
+    assert time.monotonic() - started >= 0.15 * endpoint.counts.requests
+    assert endpoint.counts.requests >= 3  # NTLM negotiate, authenticate, then Create

@@ -39,7 +39,6 @@ def test_fresh_install_then_converged_in_one_command(listener, wire_converge, si
     assert endpoint.counts.module(MODULE)["commands"] - before == 1
 
 
-
 def _exe_version(state):
     exe = r"c:\program files\containerd\bin\containerd.exe"
     return base64.b64decode(state["files"][exe]["content"]).decode().split()[2]

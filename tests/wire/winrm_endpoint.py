@@ -466,8 +466,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if encrypted:
             payload = self._wrap(answer)
-            headers = {"Content-Type": 'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";'
-                                      'boundary="Encrypted Boundary"'}
+            headers = {"Content-Type": ('multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";'
+                                        'boundary="Encrypted Boundary"')}
         else:
             payload = answer
             headers = {"Content-Type": "application/soap+xml;charset=UTF-8"}

@@ -12,7 +12,7 @@ export NO_COLOR := 1
 export ANSIBLE_NOCOLOR := 1
 
 # `make test` runs these in order and stops at the first that fails.
-STAGES := unit ps-grammar lint sanity package molecule
+STAGES := unit wire ps-grammar lint sanity package molecule
 TIMES := build/test-times.txt
 WINDOWS_SCENARIO := extensions/molecule/windows
 WINDOWS_EXAMPLE_INVENTORY := $(CURDIR)/$(WINDOWS_SCENARIO)/inventory/example.yml
@@ -25,7 +25,7 @@ status=$$([ $$rc -eq 0 ] && echo ok || echo FAILED); \
 printf '%-12s %6ss  %s\n' "$(1)" "$$secs" "$$status" | tee -a $(TIMES); exit $$rc
 endef
 
-.PHONY: setup demo test unit ps-grammar lint sanity package molecule bench
+.PHONY: setup demo test unit wire ps-grammar lint sanity package molecule bench
 setup: $(STAMP) $(COLLECTIONS)
 
 $(STAMP): requirements-dev.txt requirements.txt
@@ -49,7 +49,11 @@ test: setup
 
 # pytest: unit tests, the simulated-host integration tests and the grammar check's tests.
 unit: setup
-	$(call timed,unit,$(BIN)/python -m pytest -q tests)
+	$(call timed,unit,$(BIN)/python -m pytest -q tests --ignore=tests/wire)
+
+# ansible's real winrm plugin + pywinrm (NTLM+encryption, Basic+HTTPS) to a loopback WinRS listener.
+wire: setup
+	$(call timed,wire,$(BIN)/python -m pytest -q tests/wire)
 
 # Every shipped .ps1 parses (no PowerShell here); prints file:line:column of each error.
 ps-grammar: setup
@@ -77,3 +81,4 @@ molecule: setup
 # Figures, not assertions: round trips, bytes and wall time per win_containerd call.
 bench: setup
 	$(BIN)/python tests/bench/round_trips.py --latency-ms 50
+	$(BIN)/python tests/bench/wire_vs_double.py

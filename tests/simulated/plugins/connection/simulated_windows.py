@@ -80,6 +80,10 @@ from wcow_sim.state import StateStore  # noqa: E402
 
 
 PUT_FILE_CHUNK = 250000  # ansible-core winrm.py: _put_file_stdin_iterator(buffer_size=250000)
+STDIN_CHUNK = 200000  # ansible-core winrm.py: _wrapper_payload_stream(buffer_size=200000)
+# Measured on the loopback WinRS listener (tests/wire): every command costs Command + Receive + Signal
+# (ansible's cleanup_command) plus one Send per stdin chunk; put_file adds a Send for its manifest.
+COMMAND_REQUESTS = 3
 
 
 class Connection(ConnectionBase):
@@ -138,7 +142,8 @@ class Connection(ConnectionBase):
         else:
             caller = "raw"
         self._last_caller = caller
-        context, host = self._open(caller, len(cmd) + len(in_data))
+        sends = -(-len(in_data) // STDIN_CHUNK)
+        context, host = self._open(caller, len(cmd) + len(in_data), requests=COMMAND_REQUESTS + sends)
         try:
             if payload is not None:
                 rc, answer = dispatch.run_steps(host, payload)
@@ -163,7 +168,8 @@ class Connection(ConnectionBase):
         # base64-encoded plus CRLF in its own request. A transfer belongs to the module call that asked for it.
         chunks = [data[i:i + PUT_FILE_CHUNK] for i in range(0, len(data), PUT_FILE_CHUNK)] or [b""]
         wire = sum(len(base64.b64encode(chunk)) + 2 for chunk in chunks if chunk)
-        context, host = self._open(getattr(self, "_last_caller", "put_file"), wire, requests=len(chunks))
+        context, host = self._open(getattr(self, "_last_caller", "put_file"), wire,
+                                   requests=COMMAND_REQUESTS + 1 + len(chunks))
         try:
             # Like ansible's winrm/psrp put_file ([IO.File]::Create): the folder must already exist.
             if not host.is_dir(ntpath.dirname(out_path)):

@@ -67,11 +67,14 @@ class ActionModule(WindowsAction):
     def _converge(self, args: dict[str, t.Any], client: _buildx.Client, tls: dict[str, str], windows: bool,
                   posix: PosixHost | None) -> dict[str, t.Any]:
         builders = client.ls()
+        # `ls --format json` arrived in buildx 0.13, as did npipe support: a listing proves both are there.
         if builders is None:  # buildx older than 0.13: no JSON listing
-            found, have = client.version()
-            raise ModuleFailure(f"{self.module_name}: buildx {found} is too old: this module needs buildx >= "
-                                f"{'.'.join(map(str, _buildx.JSON_LS_MIN))} (for `ls --format json` and npipe "
-                                "endpoints); upgrade the buildx plugin (the wcow.buildkit.buildx_builder role can).")
+            found, _have = client.version()
+            if windows or str(args["endpoint"] or "").startswith("npipe:"):
+                raise ModuleFailure(f"{self.module_name}: buildx {found} is too old: npipe:// endpoints and Windows "
+                                    f"clients need buildx >= {'.'.join(map(str, _buildx.NPIPE_MIN))}; upgrade the "
+                                    "buildx plugin (the wcow.buildkit.buildx_builder role can).")
+            builders = self._instance_file(posix, args)
         observed = builders.get(args["name"])
         opts = dict(tls)
         files: dict[str, str] = {}
@@ -96,26 +99,29 @@ class ActionModule(WindowsAction):
         if files and posix is not None and any(a[0] in ("create", "update", "append") for a in actions):
             self._write_secrets(posix, files, tls)
         created = False
+        writes = [a for a in actions if a[0] in ("create", "update", "append")]
+        # `create --use` selects the builder in the same command: one command (one round trip) fewer.
+        fold_use = bool(writes) and ("use",) in actions
         for action in actions:
             if action[0] == "rm":
                 client.rm(desired.name)
             elif action[0] == "leave":
                 client.leave(desired.name, action[1])
             elif action[0] == "create":
-                self._check_npipe(client, desired)
-                client.create(desired, opts, node=desired.node)
+                client.create(desired, opts, node=desired.node, use=fold_use)
                 created = True
             elif action[0] == "update":
-                self._check_npipe(client, desired)
-                client.create(desired, opts, node=action[1])
+                client.create(desired, opts, node=action[1], use=fold_use)
             elif action[0] == "append":
-                self._check_npipe(client, desired)
-                client.create(desired, opts, node=action[1], append=True)
-            elif action[0] == "use":
+                client.create(desired, opts, node=action[1], append=True, use=fold_use)
+            elif action[0] == "use" and not fold_use:
                 client.use(desired.name)
+        if args["bootstrap"] and desired.state == "present":
+            result["commands"] = client.commands  # the bootstrap reads the builder afterwards
+            return self._bootstrap(args, client, result, created=created)
         after = (client.ls() or {}).get(desired.name)
         result.update(builder=_buildx.builder_result(after), commands=client.commands)
-        return self._bootstrap(args, client, result, created=created)
+        return result
 
     def _bootstrap(self, args: dict[str, t.Any], client: _buildx.Client, result: dict[str, t.Any],
                    created: bool) -> dict[str, t.Any]:
@@ -132,13 +138,17 @@ class ActionModule(WindowsAction):
         result["builder"] = _buildx.builder_result((client.ls() or {}).get(args["name"]))
         return result
 
-    def _check_npipe(self, client: _buildx.Client, desired: _buildx.Desired) -> None:
-        if not str(desired.endpoint).startswith("npipe:"):
-            return
-        found, have = client.version()
-        if have < _buildx.NPIPE_MIN:
-            raise ModuleFailure(f"{self.module_name}: endpoint: npipe:// endpoints need buildx >= "
-                                f"{'.'.join(map(str, _buildx.NPIPE_MIN))}, found buildx {found}; upgrade buildx.")
+    def _instance_file(self, posix: PosixHost | None, args: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+        """Without `ls --format json`: the builder's instance file, as buildx keeps it (one command)."""
+        assert posix is not None
+        script = ('d="${1:-${DOCKER_CONFIG:-$HOME/.docker}}/buildx"; '
+                  'if [ -f "$d/instances/$2" ]; then cat "$d/instances/$2"; echo; cat "$d/current" 2>/dev/null; fi')
+        outcome = posix.run(["sh", "-c", script, "sh", args["docker_config"] or "", args["name"]], check=False)
+        lines = [line for line in outcome["stdout"].splitlines() if line.strip()]
+        if outcome["rc"] != 0 or not lines:
+            return {}
+        current = _buildx.json_name(lines[1]) if len(lines) > 1 else None
+        return {args["name"]: _buildx.from_instance_file(lines[0], current == args["name"])}
 
     def _secret_dir(self, args: dict[str, t.Any], posix: PosixHost | None) -> str:
         # buildx needs absolute paths: without docker_config, ask the client for the user's home (one more command).

@@ -129,6 +129,15 @@ def from_instance_file(text: str, current: bool) -> dict[str, t.Any]:
                        "Platforms": n.get("Platforms") or []} for n in inst.get("Nodes") or []]}
 
 
+def json_name(text: str) -> str | None:
+    """The Name in a small JSON file (buildx/current), or None when it is not one."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value.get("Name") if isinstance(value, dict) else None
+
+
 def plan(desired: Desired, observed: dict[str, t.Any] | None) -> list[tuple[str, ...]]:
     """Observed ls row (or None) + desired -> actions: ('rm',), ('create',), ('update', node),
     ('append', node), ('leave', node), ('use',).  Driver option order never matters."""
@@ -241,12 +250,14 @@ class Client:
         return parse_ls(out)
 
     def create(self, desired: Desired, opts: dict[str, str], node: str | None = None,
-               append: bool = False) -> None:
+               append: bool = False, use: bool = False) -> None:
         args = ["create", "--name", desired.name, "--driver", "remote"]
         if node:
             args += ["--node", node]
         if append:
             args.append("--append")
+        if use:
+            args.append("--use")
         for key in sorted(opts):
             args += ["--driver-opt", f"{key}={opts[key]}"]
         if desired.platforms:

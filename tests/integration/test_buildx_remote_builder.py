@@ -75,7 +75,8 @@ def test_create_then_converged(client, daemon):
     proc, result = client.run({"name": "wcow", "endpoint": daemon.endpoint, "use": True})
     assert proc.returncode == 0, proc.stdout
     assert result["changed"] is True
-    assert result["commands"][0].endswith(f"create --name wcow --driver remote {daemon.endpoint}")
+    assert result["commands"] == [f"docker --config {client.config} buildx create --name wcow --driver remote --use "
+                                  f"{daemon.endpoint}"]
     row = client.builders()["wcow"]
     assert row["Current"] is True and row["Nodes"][0]["Endpoint"] == daemon.endpoint
     inst = json.loads((client.config / "buildx" / "instances" / "wcow").read_text())
@@ -123,7 +124,7 @@ def test_use_switches_current(client, daemon):
     client.run({"name": "two", "endpoint": daemon.endpoint})
     assert client.builders()["one"]["Current"] is True
     proc, result = client.run({"name": "two", "endpoint": daemon.endpoint, "use": True})
-    assert proc.returncode == 0 and result["changed"] is True and result["commands"][-1].endswith("use two")
+    assert proc.returncode == 0 and result["changed"] is True and result["commands"][-1].endswith("buildx use two")
     assert client.builders()["two"]["Current"] is True
 
 
@@ -201,10 +202,14 @@ def test_pem_contents_go_to_owner_only_files_never_in_result(client, daemon):
     assert again["changed"] is False
 
 
-def test_too_old_buildx_names_versions(client):
+def test_old_buildx_without_json_listing_reads_the_instance_file(client, daemon):
     client.env["WCOW_FAKE_BUILDX_VERSION"] = "v0.12.1"
-    proc, result = client.run({"name": "wcow", "endpoint": "tcp://h:1"})
-    assert proc.returncode != 0 and "v0.12.1" in result["msg"] and "0.13" in result["msg"]
+    proc, result = client.run({"name": "wcow", "endpoint": daemon.endpoint, "use": True})
+    assert proc.returncode == 0 and result["changed"] is True, proc.stdout
+    proc, result = client.run({"name": "wcow", "endpoint": daemon.endpoint, "use": True})
+    assert proc.returncode == 0 and result["changed"] is False and result["commands"] == []
+    proc, result = client.run({"name": "wcow", "endpoint": "tcp://127.0.0.1:2"})
+    assert result["changed"] is True and "--node wcow0" in result["commands"][0]
 
 
 def test_missing_buildx_plugin_and_missing_docker(client):

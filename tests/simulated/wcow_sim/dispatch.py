@@ -15,7 +15,7 @@ import re
 import typing as t
 
 # Importing a contract module registers its contracts.
-from . import ansible_windows, artifacts, common, containerd  # noqa: F401  pylint: disable=unused-import
+from . import ansible_windows, artifacts, common, containerd, docker  # noqa: F401  pylint: disable=unused-import
 from . import binding, module_args, psjson
 from .host import ConnectionDropped, Host, ScriptFailure
 from .registry import MODULES, SCRIPTS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 from wcow_sim.state import new_state
@@ -13,7 +15,9 @@ MODULE = "wcow.buildkit.buildx_remote_builder"
 
 def seed(simulator, buildkitd_running=True):
     state = new_state()
-    state["files"][DOCKER.lower()] = {"path": DOCKER, "sha256": "0" * 64, "size": 1, "content": "eA=="}
+    data = b"SIMULATED-EXE docker 27.3.1"
+    state["files"][DOCKER.lower()] = {"path": DOCKER, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                                      "content": base64.b64encode(data).decode()}
     state["services"]["buildkitd"] = {"name": "buildkitd", "status": "Running" if buildkitd_running else "Stopped",
                                       "pipe": "buildkitd", "depends_on": [], "pid": None}
     state["buildkitd_version"] = "v0.32.2"
@@ -29,7 +33,7 @@ def run(simulator, check=False, **args):
 
 def instance(simulator, name):
     entry = simulator.state()["files"].get(f"{CONFIG}\\buildx\\instances\\{name}".lower())
-    return None if entry is None else json.loads(__import__("base64").b64decode(entry["content"]))
+    return None if entry is None else json.loads(base64.b64decode(entry["content"]))
 
 
 def round_trips(simulator):

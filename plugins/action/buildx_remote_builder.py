@@ -140,7 +140,8 @@ class ActionModule(WindowsAction):
 
     def _instance_file(self, posix: PosixHost | None, args: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
         """Without `ls --format json`: the builder's instance file, as buildx keeps it (one command)."""
-        assert posix is not None
+        if posix is None:
+            raise ModuleFailure(f"{self.module_name}: internal error: instance file read needs a POSIX client")
         script = ('d="${1:-${DOCKER_CONFIG:-$HOME/.docker}}/buildx"; '
                   'if [ -f "$d/instances/$2" ]; then cat "$d/instances/$2"; echo; cat "$d/current" 2>/dev/null; fi')
         outcome = posix.run(["sh", "-c", script, "sh", args["docker_config"] or "", args["name"]], check=False)

@@ -17,6 +17,9 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STANDIN = REPO / "tests" / "fixtures" / "docker_cli"
+sys.path.insert(0, str(STANDIN))
+
+from buildx_standin import install_docker  # noqa: E402
 
 
 @pytest.fixture
@@ -46,7 +49,7 @@ def run_role(tmp_path, role_vars, env=None):
     play = [{"hosts": "clients", "gather_facts": False, "roles": [{"role": "wcow.buildkit.buildx_builder",
              "vars": {"buildx_builder_docker_config": str(config), **role_vars}}]}]
     (tmp_path / "play.yml").write_text(json.dumps(play))
-    full_env = {**os.environ, "PATH": f"{STANDIN}{os.pathsep}{os.environ['PATH']}",
+    full_env = {**os.environ, "PATH": f"{install_docker(tmp_path / 'bin')}{os.pathsep}{os.environ['PATH']}",
                 "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
                 "WCOW_FAKE_BUILDX_TIMEOUT": "0.2", **(env or {})}

@@ -15,6 +15,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 STANDIN = REPO / "tests" / "fixtures" / "docker_cli"
 sys.path.insert(0, str(STANDIN))
 
+from buildx_standin import install_docker  # noqa: E402
 from fake_buildkitd import FakeBuildkitd, closed_port  # noqa: E402
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBfakefakefake\n-----END CERTIFICATE-----\n"
@@ -27,9 +28,10 @@ class Client:
         self.config = root / "docker-config"
         self.runs = 0
         self.env: dict[str, str] = {}
+        self.bin = install_docker(root / "bin")
 
     def docker(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(STANDIN / "docker"), "--config", str(self.config), "buildx", *args],
+        return subprocess.run([f"{self.bin}/docker", "--config", str(self.config), "buildx", *args],
                               capture_output=True, text=True, check=False, env={**os.environ, **self.env})
 
     def builders(self) -> dict:
@@ -47,7 +49,7 @@ class Client:
             "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}}))
         self.runs += 1
         tree = self.root / f"results-{self.runs}"
-        env = {**os.environ, "PATH": f"{STANDIN}{os.pathsep}{os.environ['PATH']}",
+        env = {**os.environ, "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
                "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
                "ANSIBLE_LOCAL_TEMP": str(self.root / "tmp"), "ANSIBLE_HOME": str(self.root / "ansible-home"),
                "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "tests" / "simulated" / "plugins" / "callback"),

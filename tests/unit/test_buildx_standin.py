@@ -68,8 +68,8 @@ def test_append_leave_and_missing_node(bx):
 def test_rm_and_rm_unknown(bx):
     bx("create", "--name", "b1", "--driver", "remote", "tcp://h:1")
     assert bx("rm", "b1") == (0, "", "b1 removed\n")
-    assert bx("rm", "nosuch") == (1, "", 'failed to remove nosuch: no builder "nosuch" found\n'
-                                          "ERROR: failed to remove one or more builders\n")
+    expected = 'failed to remove nosuch: no builder "nosuch" found\nERROR: failed to remove one or more builders\n'
+    assert bx("rm", "nosuch") == (1, "", expected)
 
 
 def test_ls_json_keys_alphabetical_default_has_err(bx):

@@ -152,9 +152,13 @@ class ActionModule(WindowsAction):
         return {args["name"]: _buildx.from_instance_file(lines[0], current == args["name"])}
 
     def _secret_dir(self, args: dict[str, t.Any], posix: PosixHost | None) -> str:
-        # buildx needs absolute paths: without docker_config, ask the client for the user's home (one more command).
-        base = args["docker_config"] or self._remote_expand_user("~/.docker", sudoable=False)
-        return f"{base.rstrip('/')}/wcow.buildkit/tls"
+        # buildx needs absolute paths: without docker_config, ask the client where docker keeps its config, as docker
+        # itself decides ($DOCKER_CONFIG, else $HOME/.docker) - one more command, only when PEM contents are given.
+        base = args["docker_config"]
+        if not base and posix is not None:
+            outcome = posix.run(["sh", "-c", 'printf "%s" "${DOCKER_CONFIG:-$HOME/.docker}"'])
+            base = outcome["stdout"].strip()
+        return f"{str(base).rstrip('/')}/wcow.buildkit/tls"
 
     def _write_secrets(self, posix: PosixHost, files: dict[str, str], tls: dict[str, str]) -> None:
         """PEM contents go to files only the user can read; the contents travel on stdin, never argv."""

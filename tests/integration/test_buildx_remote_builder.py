@@ -43,7 +43,8 @@ class Client:
             tasks = [tasks]
         play = [{"hosts": "clients", "gather_facts": False,
                  "tasks": [{"name": f"t{i}", "wcow.buildkit.buildx_remote_builder":
-                            {"docker_config": str(self.config), **task}} for i, task in enumerate(tasks)]}]
+                            {k: v for k, v in {"docker_config": str(self.config), **task}.items() if v is not None}}
+                           for i, task in enumerate(tasks)]}]
         (self.root / "play.yml").write_text(json.dumps(play))
         (self.root / "inv.json").write_text(json.dumps({"all": {"children": {"clients": {"hosts": {"client": {
             "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}}))
@@ -221,3 +222,15 @@ def test_missing_buildx_plugin_and_missing_docker(client):
     del client.env["WCOW_FAKE_NO_BUILDX"]
     _proc, result = client.run({"name": "wcow", "endpoint": "tcp://h:1", "docker_cli": "/nonexistent/docker"})
     assert "docker CLI '/nonexistent/docker' was not found" in result["msg"]
+
+
+def test_pem_contents_without_docker_config_go_under_the_users_home(client, daemon, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    client.env["HOME"] = str(home)
+    client.config = home / ".docker"  # what the stand-in (like docker) uses without --config
+    proc, result = client.run({"name": "wcow", "endpoint": daemon.endpoint, "docker_config": None,
+                               "tls": {"cacert": PEM}})
+    assert proc.returncode == 0, proc.stdout
+    cacert = pathlib.Path(client.builders()["wcow"]["Nodes"][0]["DriverOpts"]["cacert"])
+    assert cacert.parent == home / ".docker" / "wcow.buildkit" / "tls" and cacert.read_text() == PEM

@@ -19,7 +19,7 @@ import json
 import pathlib
 import typing as t
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.utils.display import Display
 
 from ._quote import join_posix
@@ -160,7 +160,11 @@ class WindowsHost:
         )
         payload = json.dumps({"caller": self.caller, "steps": [step.payload() for step in steps]})
         encoded = encode_command(getattr(self._connection, "_shell", None), script_text("bootstrap"), self.caller)
-        rc, stdout, stderr = self._connection.exec_command(encoded, in_data=payload.encode("utf-8") + b"\n", sudoable=False)
+        try:
+            rc, stdout, stderr = self._connection.exec_command(encoded, in_data=payload.encode("utf-8") + b"\n",
+                                                               sudoable=False)
+        except OSError as exc:
+            raise _dropped(self.host, f"running {names}", exc) from None
         stdout, stderr = _text(stdout), _text(stderr)
         answer = _parse_answer(stdout)
         if answer is None:
@@ -204,7 +208,17 @@ class WindowsHost:
     def put_file(self, local_path: str, remote_path: str) -> None:
         """Copy a controller file to the host (one round trip)."""
         display.vvv(f"wcow.buildkit: {self.caller} puts {local_path} -> {remote_path}", host=self.host)
-        self._connection.put_file(local_path, remote_path)
+        try:
+            self._connection.put_file(local_path, remote_path)
+        except OSError as exc:
+            raise _dropped(self.host, f"copying {remote_path}", exc) from None
+
+
+def _dropped(host: str, doing: str, exc: OSError) -> AnsibleConnectionFailure:
+    """A transport error as what it is: the host unreachable (ansible-core's winrm plugin turns only a
+    requests Timeout into AnsibleConnectionFailure; a ConnectionError, an OSError, would read as a task failure)."""
+    return AnsibleConnectionFailure(f"{host}: the connection dropped while {doing}: {exc}. What ran before the "
+                                    "drop may have changed the host; run again to converge.")
 
 
 class PosixHost:

@@ -46,6 +46,7 @@ def listener(simulator, tmp_path, monkeypatch):
 
     def start(**options: t.Any) -> winrm_endpoint.Endpoint:
         users = options.setdefault("users", {"vagrant": "vagrant"})
+        options.setdefault("features", simulator.host_vars.get("sim_features"))  # Containers on, as site.yml leaves it
         monkeypatch.setenv("NTLM_USER_FILE", winrm_endpoint.ntlm_user_file(tmp_path, users))
         endpoint = winrm_endpoint.Endpoint(simulator.state_dir, cert_dir=tmp_path / "certs", **options).start()
         started.append(endpoint)

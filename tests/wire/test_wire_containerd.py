@@ -58,7 +58,7 @@ def test_failed_start_after_upgrade_rolls_back(listener, wire_converge, simulato
 
 
 def test_containers_feature_reboots_through_the_real_plugin(listener, simulator):
-    endpoint = listener(reboot_down_s=3)
+    endpoint = listener(reboot_down_s=3, features={})  # a new host: the role turns the feature on
     play = simulator.playbook(ROLE_PLAY)
     run = simulator.run(play, {"sim-host": endpoint.hostvars()})
     assert run.rc == 0, run.stdout + run.stderr

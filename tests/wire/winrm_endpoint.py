@@ -130,8 +130,9 @@ class Endpoint:
     def __init__(self, state_dir: str | os.PathLike, host: str = "sim-host", *, https: bool = False,
                  users: dict[str, str] | None = None, build: int = 20348, faults: dict[str, t.Any] | None = None,
                  latency_ms: float = 0, reboot_down_s: float = 0, drop_receive: str | None = None,
-                 cert_dir: str | os.PathLike | None = None):
+                 cert_dir: str | os.PathLike | None = None, features: dict[str, str] | None = None):
         self.state_dir, self.host, self.https, self.build = str(state_dir), host, https, build
+        self.features = features or {}  # DISM states of a new host's features, as the double's sim_features
         self.users = users or {"vagrant": "vagrant"}
         self.faults = faults or {}
         self.latency_ms, self.reboot_down_s, self.drop_receive = latency_ms, reboot_down_s, drop_receive
@@ -321,8 +322,10 @@ class Endpoint:
         self.caller = command.caller = caller
         self.counts.commands += 1
         store = StateStore(self.state_dir, self.host)
-        with store.open(build=self.build, initial={"pending_reboot": bool(self.faults.get("pending_reboot"))}) \
-                as state:
+        initial: dict[str, t.Any] = {"pending_reboot": bool(self.faults.get("pending_reboot"))}
+        if self.features:
+            initial["features"] = {"Containers": "Available", "Microsoft-Hyper-V": "Available", **self.features}
+        with store.open(build=self.build, initial=initial) as state:
             stats = state["stats"]
             per = stats["by_module"].setdefault(caller, {"round_trips": 0, "requests": 0, "bytes_sent": 0})
             for counts in (stats, per):

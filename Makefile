@@ -49,7 +49,7 @@ test: setup
 
 # pytest: unit tests, the simulated-host integration tests and the grammar check's tests.
 unit: setup
-	$(call timed,unit,$(BIN)/python -m pytest -q tests --ignore=tests/wire)
+	$(call timed,unit,$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/wire)
 
 # ansible's real winrm plugin + pywinrm (NTLM+encryption, Basic+HTTPS) to a loopback WinRS listener.
 wire: setup

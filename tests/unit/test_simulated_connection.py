@@ -28,12 +28,13 @@ def _stats(tmp_path):
     return json.loads((tmp_path / "win1.json").read_text())["stats"]["by_module"]["wcow.buildkit.win_containerd"]
 
 
+# Requests as the wire counts them (tests/wire): Command + the manifest Send + one Send per chunk + Receive + Signal.
 @pytest.mark.parametrize("size, requests, wire", [
-    (0, 1, 0),
-    (10, 1, 16 + 2),
-    (250_000, 1, 333_336 + 2),
-    (250_001, 2, 333_336 + 2 + 4 + 2),
-    (600_000, 3, 2 * (333_336 + 2) + 133_336 + 2),
+    (0, 4 + 1, 0),
+    (10, 4 + 1, 16 + 2),
+    (250_000, 4 + 1, 333_336 + 2),
+    (250_001, 4 + 2, 333_336 + 2 + 4 + 2),
+    (600_000, 4 + 3, 2 * (333_336 + 2) + 133_336 + 2),
 ])
 def test_put_file_sends_250000_byte_chunks_each_a_request(connection, tmp_path, size, requests, wire):
     source = tmp_path / "archive.tar.gz"

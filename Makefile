@@ -53,7 +53,7 @@ unit: setup
 
 # ansible's real winrm plugin + pywinrm (NTLM+encryption, Basic+HTTPS) to a loopback WinRS listener.
 wire: setup
-	$(call timed,wire,$(BIN)/python -m pytest -q tests/wire)
+	$(call timed,wire,$(BIN)/python -m pytest -q -n 2 tests/wire)
 
 # Every shipped .ps1 parses (no PowerShell here); prints file:line:column of each error.
 ps-grammar: setup

@@ -35,7 +35,6 @@ import spnego
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "simulated"))
 
 from wcow_sim import dispatch  # noqa: E402
-from wcow_sim.ansible_windows import raw_command  # noqa: E402
 from wcow_sim.host import ConnectionDropped, Host  # noqa: E402
 from wcow_sim.state import StateStore  # noqa: E402
 
@@ -324,7 +323,7 @@ class Endpoint:
         store = StateStore(self.state_dir, self.host)
         initial: dict[str, t.Any] = {"pending_reboot": bool(self.faults.get("pending_reboot"))}
         if self.features:
-            initial["features"] = {"Containers": "Available", "Microsoft-Hyper-V": "Available", **self.features}
+            initial["features"] = self.features
         with store.open(build=self.build, initial=initial) as state:
             stats = state["stats"]
             per = stats["by_module"].setdefault(caller, {"round_trips": 0, "requests": 0, "bytes_sent": 0})
@@ -337,18 +336,11 @@ class Endpoint:
                 host.write_file(path, data)
                 host.event("put_file", path)
                 return 0, json.dumps({"sha1": hashlib.sha1(data).hexdigest()}).encode(), b""
-            if payload is not None:
-                rc, answer = dispatch.run_steps(host, payload)
-                return rc, json.dumps(answer).encode(), b""
-            if module is not None:
-                rc, answer = dispatch.run_module(host, *module)
-                return rc, json.dumps(answer).encode(), b""
-            raw = raw_command(host, script)
-            if raw is None:
-                return 1, b"", f"simulated host: unrecognised command: {script[:200]}".encode()
-            if "shutdown" in script and raw[0] == 0 and self.reboot_down_s:
+            answer = dispatch.run_command(host, script, payload, module)
+            raw = payload is None and module is None
+            if raw and "shutdown" in script and answer[0] == 0 and self.reboot_down_s:
                 self.down_until = time.monotonic() + self.reboot_down_s
-            return raw[0], raw[1].encode(), raw[2].encode()
+            return answer
 
 
 def _put_file_request(in_data: bytes) -> tuple[str, bytes] | None:

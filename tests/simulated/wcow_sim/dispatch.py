@@ -117,3 +117,19 @@ def run_module(host: Host, name: str, args: dict[str, t.Any]) -> tuple[int, dict
         return 1, {"failed": True, "msg": str(exc)}
     result.setdefault("changed", False)
     return (1 if result.get("failed") else 0), result
+
+
+def run_command(host: Host, script: str, payload: dict[str, t.Any] | None,
+                module: tuple[str, dict[str, t.Any]] | None) -> tuple[int, bytes, bytes]:
+    """One decoded command on the host, as any transport hands it over: our bootstrap steps, an
+    ansible.windows module, or a raw command (win_reboot's). Answers (rc, stdout, stderr)."""
+    if payload is not None:
+        rc, answer = run_steps(host, payload)
+        return rc, json.dumps(answer).encode(), b""
+    if module is not None:
+        rc, answer = run_module(host, *module)
+        return rc, json.dumps(answer).encode(), b""
+    raw = ansible_windows.raw_command(host, script)
+    if raw is None:
+        return 1, b"", f"simulated host: unrecognised command: {script[:200]}".encode()
+    return raw[0], raw[1].encode(), raw[2].encode()

@@ -81,6 +81,8 @@ class StateStore:
             else:
                 state = new_state(build or 20348)
                 for key, value in (initial or {}).items():
+                    if isinstance(value, dict) and isinstance(state.get(key), dict):
+                        value = {**state[key], **value}  # e.g. features: the ones named, over a new host's
                     state[key] = copy.deepcopy(value)
             try:
                 yield state

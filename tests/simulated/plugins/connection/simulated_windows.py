@@ -74,7 +74,6 @@ from ansible.plugins.connection import ConnectionBase
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from wcow_sim import dispatch  # noqa: E402
-from wcow_sim.ansible_windows import raw_command  # noqa: E402
 from wcow_sim.host import ConnectionDropped, Host  # noqa: E402
 from wcow_sim.state import StateStore  # noqa: E402
 
@@ -114,8 +113,7 @@ class Connection(ConnectionBase):
         faults = self.get_option("faults") or {}
         initial = {"pending_reboot": bool(faults.get("pending_reboot"))}
         if self.get_option("features"):
-            initial["features"] = {"Containers": "Available", "Microsoft-Hyper-V": "Available",
-                                   **self.get_option("features")}
+            initial["features"] = self.get_option("features")
         latency = float(self.get_option("latency_ms") or 0)
         if latency:
             time.sleep(latency * requests / 1000.0)
@@ -145,16 +143,7 @@ class Connection(ConnectionBase):
         sends = -(-len(in_data) // STDIN_CHUNK)
         context, host = self._open(caller, len(cmd) + len(in_data), requests=COMMAND_REQUESTS + sends)
         try:
-            if payload is not None:
-                rc, answer = dispatch.run_steps(host, payload)
-                return rc, json.dumps(answer).encode(), b""
-            if module is not None:
-                rc, answer = dispatch.run_module(host, *module)
-                return rc, json.dumps(answer).encode(), b""
-            raw = raw_command(host, script)
-            if raw is None:
-                return 1, b"", f"simulated host: unrecognised command: {script[:200]}".encode()
-            return raw[0], raw[1].encode(), raw[2].encode()
+            return dispatch.run_command(host, script, payload, module)
         except ConnectionDropped as exc:
             raise AnsibleConnectionFailure(f"simulated host {host.name}: {exc}") from None
         finally:

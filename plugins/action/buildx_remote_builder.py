@@ -9,7 +9,7 @@ import typing as t
 
 from ..plugin_utils import _buildx
 from ..plugin_utils._action import ModuleFailure, WindowsAction
-from ..plugin_utils._host import HostError, PosixHost, WindowsHost
+from ..plugin_utils._host import HostError, PosixHost, Step, WindowsHost
 from ..plugin_utils._quote import join_posix, join_win32
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
@@ -45,19 +45,21 @@ class ActionModule(WindowsAction):
             raise ModuleFailure(f"{self.module_name}: {exc}") from None
         tls = {k: v for k, v in (args["tls"] or {}).items() if v}
         secrets = [v for v in tls.values() if _buildx.is_pem(v)]
+        if windows and secrets and not args["docker_config"]:
+            raise ModuleFailure(f"{self.module_name}: docker_config: needed with PEM contents in tls on a Windows "
+                                "client (the files go to <docker_config>\\wcow.buildkit\\tls); set it to the user's "
+                                "docker config folder, for example C:\\Users\\builder\\.docker.")
+        base, env = _buildx.base_argv(args["docker_cli"], args["docker_config"])
         posix: PosixHost | None = None
+        pending: list[Step] = []  # Windows: steps that ride along with the next buildx command
         if windows:
-            if secrets:
-                raise ModuleFailure(f"{self.module_name}: tls: PEM contents are supported on POSIX clients only for "
-                                    "now; on a Windows client pass absolute paths to the files.")
-            runner = self._windows_runner(host)
+            runner = self._windows_runner(host, env, pending)
         else:
             posix = PosixHost(self, task_vars.get("inventory_hostname", "?"))
-            runner = self._posix_runner(posix, secrets)
-        base = [args["docker_cli"]] + (["--config", args["docker_config"]] if args["docker_config"] else []) + ["buildx"]
+            runner = self._posix_runner(posix, secrets, env)
         client = _buildx.Client(runner, base, secrets)
         try:
-            return self._converge(args, client, tls, windows, posix)
+            return self._converge(args, client, tls, windows, posix, pending)
         except _buildx.BuildxError as exc:
             raise ModuleFailure(f"{self.module_name}: {exc.msg}", commands=client.commands,
                                 **{k: v for k, v in exc.to_result().items() if k != "msg"}) from None
@@ -65,7 +67,7 @@ class ActionModule(WindowsAction):
             raise ModuleFailure(f"{self.module_name}: {exc}", commands=client.commands) from None
 
     def _converge(self, args: dict[str, t.Any], client: _buildx.Client, tls: dict[str, str], windows: bool,
-                  posix: PosixHost | None) -> dict[str, t.Any]:
+                  posix: PosixHost | None, pending: list[Step]) -> dict[str, t.Any]:
         builders = client.ls()
         # `ls --format json` arrived in buildx 0.13, as did npipe support: a listing proves both are there.
         if builders is None:  # buildx older than 0.13: no JSON listing
@@ -82,7 +84,8 @@ class ActionModule(WindowsAction):
             value = opts.get(key)
             if value and _buildx.is_pem(value):
                 digest = hashlib.sha256(value.encode()).hexdigest()[:16]
-                files[key] = f"{self._secret_dir(args, posix)}/{args['name']}-{key}-{digest}.pem"
+                sep = "\\" if windows else "/"
+                files[key] = f"{self._secret_dir(args, posix, windows)}{sep}{args['name']}-{key}-{digest}.pem"
                 opts[key] = files[key]
         desired = _buildx.Desired(name=args["name"], state=args["state"], endpoint=args["endpoint"],
                                   driver_opts=opts, node=args["node"], append=args["append"], use=args["use"],
@@ -96,8 +99,14 @@ class ActionModule(WindowsAction):
         if self.check_mode or not actions:
             result.update(builder=_buildx.builder_result(observed), commands=client.commands)
             return self._bootstrap(args, client, result, created=False) if actions == [] else result
-        if files and posix is not None and any(a[0] in ("create", "update", "append") for a in actions):
-            self._write_secrets(posix, files, tls)
+        if files and any(a[0] in ("create", "update", "append") for a in actions):
+            if posix is not None:
+                self._write_secrets(posix, files, tls)
+            else:
+                # Windows: the files travel as steps in the round trip of the first writing buildx command.
+                pending.extend(Step("file_write", {"Path": path, "Content": tls[key]}, ("Content",))
+                                     for key, path in files.items())
+                pending.append(Step("file_acl_private", {"Path": list(files.values())}))
         created = False
         writes = [a for a in actions if a[0] in ("create", "update", "append")]
         # `create --use` selects the builder in the same command: one command (one round trip) fewer.
@@ -151,10 +160,13 @@ class ActionModule(WindowsAction):
         current = _buildx.json_name(lines[1]) if len(lines) > 1 else None
         return {args["name"]: _buildx.from_instance_file(lines[0], current == args["name"])}
 
-    def _secret_dir(self, args: dict[str, t.Any], posix: PosixHost | None) -> str:
+    def _secret_dir(self, args: dict[str, t.Any], posix: PosixHost | None, windows: bool = False) -> str:
         # buildx needs absolute paths: without docker_config, ask the client where docker keeps its config, as docker
         # itself decides ($DOCKER_CONFIG, else $HOME/.docker) - one more command, only when PEM contents are given.
         base = args["docker_config"]
+        if windows:
+            # readable by SYSTEM and Administrators only (file_acl_private); the module runs as an administrator
+            return f"{str(base).rstrip(chr(92))}\\wcow.buildkit\\tls"
         if not base and posix is not None:
             outcome = posix.run(["sh", "-c", 'printf "%s" "${DOCKER_CONFIG:-$HOME/.docker}"'])
             base = outcome["stdout"].strip()
@@ -172,18 +184,29 @@ class ActionModule(WindowsAction):
                                     f"{outcome.get('stderr', '')}")
 
     @staticmethod
-    def _posix_runner(posix: PosixHost, secrets: list[str]) -> t.Callable[[list[str]], tuple[int, str, str]]:
+    def _posix_runner(posix: PosixHost, secrets: list[str],
+                      env: dict[str, str]) -> t.Callable[[list[str]], tuple[int, str, str]]:
         def run(argv: list[str]) -> tuple[int, str, str]:
-            outcome = posix.run(argv, check=False, secrets=secrets)
+            outcome = posix.run(argv, check=False, secrets=secrets, env=env or None)
             return outcome["rc"], outcome["stdout"], outcome["stderr"]
         return run
 
     @staticmethod
-    def _windows_runner(host: WindowsHost) -> t.Callable[[list[str]], tuple[int, str, str]]:
+    def _windows_runner(host: WindowsHost, env: dict[str, str],
+                        pending: list[Step]) -> t.Callable[[list[str]], tuple[int, str, str]]:
+        """Each buildx command is one run_command step; steps queued in `pending` (the TLS files) ride along in
+        the same round trip, before it."""
         def run(argv: list[str]) -> tuple[int, str, str]:
+            params: dict[str, t.Any] = {"FilePath": argv[0], "Arguments": join_win32(argv[1:])}
+            if env:
+                params["Environment"] = [f"{k}={v}" for k, v in sorted(env.items())]
+            steps = pending + [Step("run_command", params)]
+            pending.clear()
             try:
-                answer = host.run_one("run_command", {"FilePath": argv[0], "Arguments": join_win32(argv[1:])})
+                answer = host.run(steps)[-1]
             except HostError as exc:
+                if exc.command != "script run_command":
+                    raise  # a TLS file step failed: the host's own message says why
                 return 127, "", exc.stderr or exc.message
             return int(answer.get("rc", 1)), str(answer.get("stdout") or ""), str(answer.get("stderr") or "")
         return run

@@ -64,6 +64,9 @@ options:
           - Client key; an absolute path on the client, or PEM contents.
           - PEM contents are written to C(<docker_config>/wcow.buildkit/tls) (folder mode 0700, files 0600), sent on
             standard input, never on a command line, and never returned.
+          - On a Windows client PEM contents need O(docker_config); the files go to
+            C(<docker_config>\wcow.buildkit\tls) with an ACL that lets only SYSTEM and Administrators read them
+            (inheritance off). They are sent in the same round trip as the first buildx command that uses them.
         type: str
       servername:
         description: Server name to verify in the daemon's certificate; needs O(tls.cacert).
@@ -95,15 +98,31 @@ options:
     type: bool
     default: false
   docker_cli:
-    description: Path of the docker CLI on the client.
+    description:
+      - Path of the docker CLI on the client.
+      - Or the standalone buildx binary, for a client without docker (a Windows build host often has none), named
+        C(buildx), C(docker-buildx) or as released (C(buildx-vX.Y.Z.windows-amd64.exe)), with or without C(.exe).
+        It is then run without C(docker ... buildx) in front, and O(docker_config) reaches it as C(DOCKER_CONFIG)
+        (standalone buildx has no C(--config) flag).
     type: str
     default: docker
   docker_config:
-    description: The user's docker config directory (passed as C(docker --config)); default is the CLI's own.
+    description:
+      - The user's docker config directory (passed as C(docker --config), or C(DOCKER_CONFIG) to a standalone buildx);
+        default is the CLI's own (C(DOCKER_CONFIG), else C(~/.docker)).
+      - Builders are per user; this folder is where buildx keeps them.
     type: str
 """
 
 EXAMPLES = r"""
+- name: On a Windows build host without docker, the standalone buildx binary
+  wcow.buildkit.buildx_remote_builder:
+    name: wcow
+    endpoint: npipe:////./pipe/buildkitd
+    docker_cli: C:\Tools\buildx.exe
+    docker_config: C:\Users\builder\.docker
+    use: true
+
 - name: On the Windows build host, a builder on the local named pipe
   wcow.buildkit.buildx_remote_builder:
     name: wcow

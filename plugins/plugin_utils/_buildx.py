@@ -57,6 +57,26 @@ def is_pem(value: str) -> bool:
     return "-----BEGIN " in value
 
 
+# The standalone buildx binary (a release asset run as is, or the plugin file run directly): no `docker` needed.
+# Standalone, buildx has no global `--config` flag (docker's flags belong to the docker CLI); it reads the config
+# folder from DOCKER_CONFIG, else ~/.docker, as docker/cli's cli/config does (docker/buildx cmd/buildx/main.go
+# initialises the CLI with default client options when it is not run as a plugin).
+_STANDALONE = re.compile(r"^(docker-buildx|buildx(-v[0-9][0-9A-Za-z.-]*)?)(\.exe)?$", re.IGNORECASE)
+
+
+def is_standalone(cli: str) -> bool:
+    """Is docker_cli the buildx binary itself (`buildx.exe`, `docker-buildx`, `buildx-v0.36.1.windows-amd64.exe`)?"""
+    name = re.split(r"[\\/]", cli)[-1]
+    return bool(_STANDALONE.match(name))
+
+
+def base_argv(cli: str, config: str | None) -> tuple[list[str], dict[str, str]]:
+    """The argv prefix of every buildx command and the environment it needs."""
+    if is_standalone(cli):
+        return [cli], ({"DOCKER_CONFIG": config} if config else {})
+    return [cli] + (["--config", config] if config else []) + ["buildx"], {}
+
+
 @dataclasses.dataclass(frozen=True)
 class Desired:
     name: str
@@ -221,7 +241,8 @@ class Client:
             self.commands.append(self._display(argv))
         rc, out, err = self.runner(argv)
         if rc == 127 or "is not recognized as" in err or "No such file or directory" in err and rc != 0 and not out:
-            raise BuildxError(f"the docker CLI '{self.base[0]}' was not found on the client; install docker or set "
+            what = "buildx binary" if len(self.base) == 1 else "docker CLI"
+            raise BuildxError(f"the {what} '{self.base[0]}' was not found on the client; install it or set "
                               "docker_cli to its path", cmd=self._display(argv), rc=rc, stdout=out, stderr=err)
         if rc != 0 and "is not a docker command" in err:
             raise BuildxError("the docker buildx plugin is missing on the client; install it (the "

@@ -3,7 +3,9 @@
 param(
     [Parameter(Mandatory = $true)][string]$FilePath,
     [string]$Arguments = '',
-    [bool]$FailOnError = $false
+    [bool]$FailOnError = $false,
+    # NAME=value pairs added to the program's environment (standalone buildx reads DOCKER_CONFIG).
+    [string[]]$Environment = @()
 )
 $info = [System.Diagnostics.ProcessStartInfo]::new()
 $info.FileName = $FilePath
@@ -17,6 +19,13 @@ $utf8 = [System.Text.UTF8Encoding]::new($false)
 $info.StandardOutputEncoding = $utf8
 $info.StandardErrorEncoding = $utf8
 $info.CreateNoWindow = $true
+foreach ($pair in $Environment) {
+    $at = $pair.IndexOf('=')
+    if ($at -lt 1) {
+        throw "Environment entry '$pair' is not NAME=value"
+    }
+    $info.EnvironmentVariables[$pair.Substring(0, $at)] = $pair.Substring($at + 1)
+}
 $process = [System.Diagnostics.Process]::Start($info)
 $stderrTask = $process.StandardError.ReadToEndAsync()
 $stdout = $process.StandardOutput.ReadToEnd()

@@ -22,10 +22,21 @@ def run_command(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     if not system_program and not host.exists(file_path):
         raise ScriptFailure(f"Exception calling \"Start\": \"The system cannot find the file specified\" ({file_path})")
     handler = PROGRAMS.get(ntpath.basename(file_path).lower())
+    environment = {}
+    for pair in params.get("Environment") or []:
+        name, sep, value = str(pair).partition("=")
+        if not sep or not name:
+            raise ScriptFailure(f"Environment entry '{pair}' is not NAME=value")
+        environment[name] = value
     if handler is None:
         rc, stdout, stderr = 1, "", f"{file_path}: not simulated"
     else:
-        rc, stdout, stderr = handler(host, file_path, argv)
+        # the process's added environment, for the program twins that read it (docker.py); gone after the run
+        host.process_env = environment
+        try:
+            rc, stdout, stderr = handler(host, file_path, argv)
+        finally:
+            host.process_env = {}
     if params.get("FailOnError") and rc != 0:
         raise ScriptFailure(f"{file_path} exited with {rc}: {stderr} {stdout}")
     return {"rc": rc, "stdout": stdout, "stderr": stderr}

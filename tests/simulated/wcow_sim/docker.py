@@ -64,13 +64,23 @@ class WindowsBuildx(buildx_standin.Buildx):
         return {"version": self.host.state.get("buildkitd_version", ""), "platforms": ["windows/amd64"]}
 
 
-@program("docker.exe")
-def docker_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, str]:
-    env = dict(host.state.get("docker_env") or {})
-    files = HostFiles(host)
-
+def _factory(host: Host) -> t.Callable[..., buildx_standin.Buildx]:
     def factory(config: str, env_: t.Mapping[str, str], platform: str, files_: t.Any) -> buildx_standin.Buildx:
         bx = WindowsBuildx(config, env_, platform, files_)
         bx.host = host
         return bx
-    return buildx_standin.run(argv, env, "windows", HOME, files, factory=factory)
+    return factory
+
+
+@program("docker.exe")
+def docker_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, str]:
+    env = {**(host.state.get("docker_env") or {}), **host.process_env}
+    return buildx_standin.run(argv, env, "windows", HOME, HostFiles(host), factory=_factory(host))
+
+
+@program("buildx.exe")
+@program("docker-buildx.exe")
+def buildx_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, str]:
+    """The standalone buildx binary on a build host with no docker CLI (config from DOCKER_CONFIG only)."""
+    env = {**(host.state.get("docker_env") or {}), **host.process_env}
+    return buildx_standin.run_standalone(argv, env, "windows", HOME, HostFiles(host), factory=_factory(host))

@@ -70,6 +70,7 @@ class Host:
         self.name = name
         self.state = state
         self.faults = faults or {}
+        self.process_env: dict[str, str] = {}  # run_command's Environment, while its program runs
 
     # -- faults -----------------------------------------------------------------
     def fault(self, name: str, default: t.Any = None) -> t.Any:

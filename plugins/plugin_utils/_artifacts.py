@@ -143,7 +143,9 @@ def _settings(options: dict[str, t.Any]) -> _Settings:
     )
 
 
-def _project(name: str) -> Project:
+def _project(name: str | Project) -> Project:
+    if isinstance(name, Project):  # a project variant (buildx for one client platform)
+        return name
     try:
         return PROJECTS[name]
     except KeyError:
@@ -175,11 +177,13 @@ def _resolve(project: Project, settings: _Settings, client: ReleaseClient) -> st
         return client.latest_version(project, settings.include_prereleases)
 
     key = {"project": project.name, "api": settings.github_api_url, "prereleases": settings.include_prereleases}
+    if project.checksum_kind == "checksums_txt":  # buildx: the newest release that has this platform's binary
+        key["asset"] = project.asset_template
     version, _reused = once_per_run(cache_root(settings.cache_dir), key, ask_github)
     return version
 
 
-def resolve_version(project: str, options: dict[str, t.Any]) -> str:
+def resolve_version(project: str | Project, options: dict[str, t.Any]) -> str:
     """The version to install: pinned as given (without 'v'), `latest` from the releases API once per run,
     or with archive_path, the version in the archive's release file name."""
     proj = _project(project)
@@ -200,6 +204,8 @@ def _release_checksum(client: ReleaseClient, project: Project, settings: _Settin
         candidates = [(f"{file_name}.sha256sum", "sha256")]
     elif project.checksum_kind == "sha256_or_sha512":
         candidates = [(f"{file_name}.sha256", "sha256"), (f"{file_name}.sha512", "sha512")]
+    elif project.checksum_kind == "checksums_txt":
+        candidates = [("checksums.txt", "sha256")]
     else:
         candidates = [(name, "in-toto") for name in project.attestation_names(version)]
     for name, kind in candidates:
@@ -266,6 +272,7 @@ def _sibling_checksum(project: Project, archive: pathlib.Path, version: str | No
     """Checksum files kept beside a local archive, named as the release names them."""
     name = archive.name
     candidates = [(f"{name}.sha256sum", "sha256"), (f"{name}.sha256", "sha256"), (f"{name}.sha512", "sha512")]
+    candidates += [("checksums.txt", "sha256")] if project.checksum_kind == "checksums_txt" else []
     candidates += [(n, "in-toto") for n in project.attestation_names(version)] if version else []
     for sibling_name, kind in candidates:
         sibling = archive.with_name(sibling_name)
@@ -284,7 +291,7 @@ def _unverified_warning(file_name: str, url: str) -> str:
 
 
 # -- prepare ---------------------------------------------------------------------------------
-def prepare(project: str, options: dict[str, t.Any], *, download: bool = True,
+def prepare(project: str | Project, options: dict[str, t.Any], *, download: bool = True,
             warn: t.Callable[[str], None]) -> Artifact:
     """Resolve, find the expected digest and (controller mode, download=True) fetch and verify.
 

@@ -84,7 +84,7 @@ class Project:
     owner: str
     repo: str
     asset_template: str          # Windows amd64 archive name, `{version}` without the 'v'
-    checksum_kind: str           # "sha256sum" | "sha256_or_sha512" | "in_toto"
+    checksum_kind: str           # "sha256sum" | "sha256_or_sha512" | "in_toto" | "checksums_txt"
     minimum_version: str | None
     tag_template: str = "v{version}"
     attestation_stem_template: str | None = None   # buildkit names its in-toto files after the archive stem
@@ -147,7 +147,22 @@ PROJECTS: dict[str, Project] = {
         asset_template="windows-container-networking-cni-amd64-v{version}.zip",
         checksum_kind="sha256_or_sha512", minimum_version=None,
     ),
+    # docker/buildx publishes bare binaries and one checksums.txt per release (`sha256sum -b buildx-*`, so
+    # `<hex> *<file>`). Its release workflow drops darwin lines from it since v0.31.0 and windows lines since
+    # v0.36.0 (those binaries are signed after the build): for them the user gives `checksum`.
+    # 0.13.0: the first release with npipe endpoints and `ls --format json`.
+    "buildx": Project(
+        name="buildx", owner="docker", repo="buildx",
+        asset_template="buildx-v{version}.windows-amd64.exe",
+        checksum_kind="checksums_txt", minimum_version="0.13.0",
+    ),
 }
+
+
+def buildx_project(os_name: str, arch: str) -> Project:
+    """buildx for one client platform: `buildx-v<version>.<os>-<arch>[.exe]`."""
+    suffix = ".exe" if os_name == "windows" else ""
+    return dataclasses.replace(PROJECTS["buildx"], asset_template=f"buildx-v{{version}}.{os_name}-{arch}{suffix}")
 
 
 def newest_release(project: Project, releases: t.Iterable[dict[str, t.Any]], include_prereleases: bool) -> str:

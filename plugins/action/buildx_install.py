@@ -16,10 +16,10 @@ import typing as t
 
 from ansible.utils.display import Display
 
-from ..plugin_utils import _artifacts
+from ..plugin_utils import _artifacts, _buildx
 from ..plugin_utils._action import ModuleFailure, WindowsAction
-from ..plugin_utils._host import PosixHost, Step, WindowsHost
-from ..plugin_utils._quote import join_posix
+from ..plugin_utils._host import HostError, PosixHost, Step, WindowsHost
+from ..plugin_utils._quote import join_posix, join_win32
 from ..plugin_utils._releases import buildx_project
 
 display = Display()
@@ -29,6 +29,8 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "dest": {"type": "str"},
     "docker_config": {"type": "str"},
     "platform": {"type": "str"},
+    "keep_existing": {"type": "bool", "default": False},
+    "docker_cli": {"type": "str", "default": "docker"},
 }
 
 # `uname -m` -> the architecture in buildx's asset names.
@@ -61,13 +63,43 @@ class ActionModule(WindowsAction):
 
     def execute(self, args: dict[str, t.Any], host: WindowsHost, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         windows = hasattr(getattr(self._connection, "_shell", None), "_encode_script")
+        cli = args["docker_cli"]
+        if not args["dest"] and _buildx.is_standalone(cli) and (posixpath.isabs(cli) or ntpath.isabs(cli)):
+            args = {**args, "dest": args["docker_cli"]}  # the standalone binary the builder module will run
         try:
+            if args["keep_existing"]:
+                found = self._existing(args, host, windows, task_vars)
+                if found:
+                    return {"changed": False, "version": found, "path": None, "existing": True,
+                            "msg": f"kept the buildx {found} that {args['docker_cli']} already runs (keep_existing)"}
             if windows:
                 return self._windows(args, host)
             return self._posix(args, PosixHost(self, task_vars.get("inventory_hostname", "?")))
         except _artifacts.ArtifactError as exc:
-            raise ModuleFailure(f"{self.module_name}: {self._explain(exc.msg)}", option=exc.option or "checksum") \
+            raise ModuleFailure(f"{self.module_name}: {self._explain(exc.msg)}", option=exc.option) \
                 from None
+
+    def _existing(self, args: dict[str, t.Any], host: WindowsHost, windows: bool,
+                  task_vars: dict[str, t.Any]) -> str | None:
+        """The version of a usable buildx (>= 0.13) the client already runs, else None."""
+        base, env = _buildx.base_argv(args["docker_cli"], args["docker_config"])
+        argv = base + ["version"]
+        if windows:
+            params: dict[str, t.Any] = {"FilePath": argv[0], "Arguments": join_win32(argv[1:])}
+            if env:
+                params["Environment"] = [f"{k}={v}" for k, v in sorted(env.items())]
+            try:
+                answer = host.run_one("run_command", params)
+            except HostError:  # no such program
+                return None
+            rc, out = int(answer.get("rc", 1)), str(answer.get("stdout") or "")
+        else:
+            outcome = PosixHost(self, task_vars.get("inventory_hostname", "?")).run(argv, env=env or None, check=False)
+            rc, out = outcome["rc"], outcome["stdout"]
+        found = _buildx.version_tuple(out) if rc == 0 else None
+        if found is None or found[:2] < _buildx.NPIPE_MIN:
+            return None
+        return out.split()[1] if len(out.split()) > 1 else out.strip()
 
     # -- shared ----------------------------------------------------------------------------------------------
     @staticmethod

@@ -70,6 +70,20 @@ options:
         V(darwin-arm64), V(windows-amd64), ...).
       - Default is the client's own (C(uname -s) and C(uname -m) on POSIX; V(windows-amd64) on Windows).
     type: str
+  keep_existing:
+    description:
+      - Keep any buildx the client already runs, when it is 0.13.0 or newer: C(<docker_cli> buildx version) (or the
+        standalone binary's C(version)) answers, and nothing is downloaded or installed. The result then has
+        C(existing=true) and the version found.
+      - Use it to install buildx only where it is missing or too old, as the M(wcow.buildkit.buildx_builder) role does.
+    type: bool
+    default: false
+  docker_cli:
+    description:
+      - The docker CLI that O(keep_existing) asks, or the standalone buildx binary (as in
+        M(wcow.buildkit.buildx_remote_builder)); a standalone binary's path is also the default O(dest).
+    type: str
+    default: docker
 notes:
   - O(source=host) (the host downloads) is supported on Windows hosts only.
 """
@@ -115,6 +129,10 @@ previous_sha256:
   description: SHA-256 of the file that was there before (null when there was none).
   returned: always
   type: str
+existing:
+  description: True when O(keep_existing) kept a buildx the client already had (then only RV(version) is set).
+  returned: when kept
+  type: bool
 checksum_origin:
   description: Where the expected digest came from (the C(checksums.txt) URL, the checksum option, or V(unverified)).
   returned: always

@@ -1,41 +1,47 @@
-"""The buildx_builder role on a local client: installs buildx from a release (checksums.txt) and adds one node per
-Windows builder."""
+"""The buildx_builder role: installs buildx from a docker/buildx release (fake GitHub, checksums.txt) where the client
+has none, and adds one node per Windows builder; on a local POSIX client and on the simulated Windows build host."""
 
 from __future__ import annotations
 
-import functools
+import base64
 import hashlib
-import http.server
 import json
 import os
 import pathlib
+import platform as host_platform
 import subprocess
 import sys
-import threading
 
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STANDIN = REPO / "tests" / "fixtures" / "docker_cli"
 sys.path.insert(0, str(STANDIN))
+sys.path.insert(0, str(REPO / "tests" / "fixtures"))
 
+import fake_github as fg  # noqa: E402
 from buildx_standin import install_docker  # noqa: E402
+from wcow_sim.state import new_state  # noqa: E402
+
+MACHINE = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(host_platform.machine(), "amd64")
+LOCAL = f"{'darwin' if sys.platform == 'darwin' else 'linux'}-{MACHINE}"
+
+
+@pytest.fixture(scope="module")
+def buildx_tree(tmp_path_factory):
+    return fg.build_release_tree(tmp_path_factory.mktemp("buildx-releases"), {"buildx": fg.BUILDX_RELEASES})
 
 
 @pytest.fixture
-def releases(tmp_path):
-    """docker/buildx release downloads on 127.0.0.1: the asset and its checksums.txt."""
-    root = tmp_path / "releases" / "v0.36.1"
-    root.mkdir(parents=True)
-    asset = b"#!/bin/sh\necho buildx\n"
-    (root / "buildx-v0.36.1.linux-amd64").write_bytes(asset)
-    (root / "checksums.txt").write_text(f"{hashlib.sha256(asset).hexdigest()} *buildx-v0.36.1.linux-amd64\n"
-                                        f"{'0' * 64} *buildx-v0.36.1.darwin-arm64\n")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "releases"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
+def github(buildx_tree):
+    server = fg.FakeGitHub(buildx_tree).start()
+    yield server
+    server.stop()
+
+
+def release_vars(server, tmp_path):
+    return {"buildx_builder_github_api_url": server.api_url, "buildx_builder_download_base_url": server.base_url,
+            "buildx_builder_cache_dir": str(tmp_path / "cache")}
 
 
 def run_role(tmp_path, role_vars, env=None):
@@ -59,24 +65,64 @@ def run_role(tmp_path, role_vars, env=None):
     return proc, config
 
 
-def test_role_installs_buildx_and_builds_one_node_per_windows_builder(tmp_path, releases):
-    url, _root = releases
-    env = {"WCOW_FAKE_PLUGIN_DIR_ONLY": "1"}
-    proc, config = run_role(tmp_path, {"buildx_builder_release_url": url}, env)
+def test_role_installs_buildx_and_builds_one_node_per_windows_builder(tmp_path, github):
+    env = {"WCOW_FAKE_PLUGIN_DIR_ONLY": "1"}  # the stand-in docker has buildx only once the plugin file is there
+    role_vars = {**release_vars(github, tmp_path), "buildx_builder_version": "latest"}
+    proc, config = run_role(tmp_path, role_vars, env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     plugin = config / "cli-plugins" / "docker-buildx"
-    assert plugin.read_bytes() == b"#!/bin/sh\necho buildx\n" and os.access(plugin, os.X_OK)
+    assert plugin.read_bytes() == fg.buildx_binary("0.36.1", LOCAL) and os.access(plugin, os.X_OK)
     inst = json.loads((config / "buildx" / "instances" / "wcow").read_text())
     assert [(n["Name"], n["Endpoint"]) for n in inst["Nodes"]] == [("win1", "tcp://127.0.0.1:1"),
                                                                    ("win2", "tcp://127.0.0.1:1234")]
-    again, _config = run_role(tmp_path, {"buildx_builder_release_url": url}, env)
-    assert again.returncode == 0 and "changed=0" in again.stdout
+    again, _config = run_role(tmp_path, role_vars, env)
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout
+    assert github.downloads(f"buildx-v0.36.1.{LOCAL}") == 1
 
 
-def test_role_refuses_a_download_whose_checksum_differs(tmp_path, releases):
-    url, root = releases
-    (root / "buildx-v0.36.1.linux-amd64").write_bytes(b"tampered\n")
-    proc, config = run_role(tmp_path, {"buildx_builder_release_url": url}, {"WCOW_FAKE_PLUGIN_DIR_ONLY": "1"})
-    assert proc.returncode != 0 and "checksum" in proc.stdout.lower()
+def test_role_keeps_a_buildx_the_client_already_has(tmp_path, github):
+    proc, config = run_role(tmp_path, release_vars(github, tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (config / "cli-plugins").exists()
+    assert github.downloads(f"buildx-v0.36.1.{LOCAL}") == 0 and github.requests == []
+    assert (config / "buildx" / "instances" / "wcow").is_file()
+
+
+def test_role_refuses_a_download_whose_checksum_differs(tmp_path):
+    root = fg.build_release_tree(tmp_path / "tampered", {"buildx": [
+        {"version": "0.36.1", "tamper": True, "asset": f"buildx-v0.36.1.{LOCAL}"}]})
+    server = fg.FakeGitHub(root).start()
+    try:
+        proc, config = run_role(tmp_path, release_vars(server, tmp_path), {"WCOW_FAKE_PLUGIN_DIR_ONLY": "1"})
+    finally:
+        server.stop()
+    assert proc.returncode != 0 and "mismatch for buildx-v0.36.1" in proc.stdout and "nothing was installed" in proc.stdout
     assert not (config / "cli-plugins" / "docker-buildx").exists()
-    assert not (config / "buildx").exists()
+    assert not (config / "buildx" / "instances" / "wcow").exists()
+
+
+def test_role_on_a_windows_build_host_without_docker_uses_the_standalone_buildx(simulator, github, tmp_path):
+    """The build host is its own client: standalone buildx.exe (no docker CLI), its node on the local named pipe."""
+    state = new_state()
+    state["services"]["buildkitd"] = {"name": "buildkitd", "status": "Running", "pipe": "buildkitd",
+                                      "depends_on": [], "pid": None}
+    state["buildkitd_version"] = "v0.32.2"
+    simulator.write_state(state)
+    buildx = "C:\\Tools\\buildx.exe"
+    config = "C:\\Users\\Administrator\\.docker"
+    digest = hashlib.sha256(fg.buildx_binary("0.36.1", "windows-amd64")).hexdigest()
+    role_vars = {**release_vars(github, tmp_path), "buildx_builder_docker_cli": buildx,
+                 "buildx_builder_docker_config": config, "buildx_builder_checksum": f"sha256:{digest}",
+                 "buildx_builder_bootstrap": True}
+    play = [{"hosts": "windows_builders", "gather_facts": False,
+             "roles": [{"role": "wcow.buildkit.buildx_builder", "vars": role_vars}]}]
+    hosts = {"sim-host": {"buildkitd_endpoint": "npipe:////./pipe/buildkitd"}}
+    outcome = simulator.run(simulator.playbook(json.dumps(play)), hosts)
+    assert outcome.rc == 0, outcome.stdout
+    files = simulator.state()["files"]
+    assert base64.b64decode(files[buildx.lower()]["content"]) == fg.buildx_binary("0.36.1", "windows-amd64")
+    inst = json.loads(base64.b64decode(files[f"{config}\\buildx\\instances\\wcow".lower()]["content"]))
+    assert [(n["Name"], n["Endpoint"]) for n in inst["Nodes"]] == [("sim-host", "npipe:////./pipe/buildkitd")]
+    outcome = simulator.run(simulator.playbook(json.dumps(play)), hosts)
+    assert outcome.rc == 0 and "changed=0" in outcome.stdout, outcome.stdout
+    assert github.downloads("buildx-v0.36.1.windows-amd64.exe") == 1

@@ -44,13 +44,13 @@ def release_vars(server, tmp_path):
             "buildx_builder_cache_dir": str(tmp_path / "cache")}
 
 
-def run_role(tmp_path, role_vars, env=None):
+def run_role(tmp_path, role_vars, env=None, win1=None, win2=None):
     config = tmp_path / "docker-config"
     inventory = {"all": {"children": {
         "clients": {"hosts": {"client": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}},
         "windows_builders": {"hosts": {
-            "win1": {"buildkitd_endpoint": "tcp://127.0.0.1:1"},
-            "win2": {"ansible_host": "127.0.0.1"}}}}}}
+            "win1": {"buildkitd_endpoint": "tcp://127.0.0.1:1", **(win1 or {})},
+            "win2": {"ansible_host": "127.0.0.1", **(win2 or {})}}}}}}
     (tmp_path / "inv.json").write_text(json.dumps(inventory))
     play = [{"hosts": "clients", "gather_facts": False, "roles": [{"role": "wcow.buildkit.buildx_builder",
              "vars": {"buildx_builder_docker_config": str(config), **role_vars}}]}]
@@ -86,6 +86,30 @@ def test_role_keeps_a_buildx_the_client_already_has(tmp_path, github):
     assert not (config / "cli-plugins").exists()
     assert github.downloads(f"buildx-v0.36.1.{LOCAL}") == 0 and github.requests == []
     assert (config / "buildx" / "instances" / "wcow").is_file()
+
+
+def test_role_uses_the_client_bundle_the_buildkitd_role_published(tmp_path, github):
+    """The buildkitd role publishes controller paths (buildkitd_client_ca/cert/key); the client gets the contents."""
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    pems = {"ca": "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----",
+            "cert": "-----BEGIN CERTIFICATE-----\nCLIENT\n-----END CERTIFICATE-----",
+            "key": "-----BEGIN PRIVATE KEY-----\nSECRETKEY\n-----END PRIVATE KEY-----"}
+    for name, text in pems.items():
+        (pki / f"{name}.pem").write_text(text + "\n")
+    published = {f"buildkitd_client_{name}": str(pki / f"{name}.pem") for name in pems}
+    role_vars = {**release_vars(github, tmp_path), "buildx_builder_tls": {"servername": "win1.example"}}
+    proc, config = run_role(tmp_path, role_vars, win1=published, win2={"buildkitd_client_tls": {}})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SECRETKEY" not in proc.stdout
+    nodes = {n["Name"]: n for n in json.loads((config / "buildx" / "instances" / "wcow").read_text())["Nodes"]}
+    opts = nodes["win1"]["DriverOpts"]
+    assert opts["servername"] == "win1.example"
+    for option, name in (("cacert", "ca"), ("cert", "cert"), ("key", "key")):
+        path = pathlib.Path(opts[option])
+        assert path.parent == config / "wcow.buildkit" / "tls" and path.read_text().strip() == pems[name]
+        assert path.stat().st_mode & 0o077 == 0
+    assert nodes["win2"]["DriverOpts"] == {}  # a host's own buildkitd_client_tls wins
 
 
 def test_role_refuses_a_download_whose_checksum_differs(tmp_path):

@@ -87,8 +87,10 @@ class ActionModule(WindowsAction):
                 sep = "\\" if windows else "/"
                 files[key] = f"{self._secret_dir(args, posix, windows)}{sep}{args['name']}-{key}-{digest}.pem"
                 opts[key] = files[key]
+        # buildx keeps node names lower-cased (store/util.go ValidateName): compare and ask for them that way.
+        node = (args["node"] or "").lower() or None
         desired = _buildx.Desired(name=args["name"], state=args["state"], endpoint=args["endpoint"],
-                                  driver_opts=opts, node=args["node"], append=args["append"], use=args["use"],
+                                  driver_opts=opts, node=node, append=args["append"], use=args["use"],
                                   platforms=tuple(args["platforms"]))
         actions = _buildx.plan(desired, observed)
         result: dict[str, t.Any] = {"changed": bool(actions), "actions": [" ".join(a) for a in actions]}

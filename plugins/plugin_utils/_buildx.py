@@ -16,6 +16,7 @@ import re
 import typing as t
 import urllib.parse
 
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 NPIPE_MIN = (0, 13)
 JSON_LS_MIN = (0, 13)
 TLS_KEYS = ("cacert", "cert", "key")
@@ -91,8 +92,13 @@ class Desired:
 
 def validate(args: dict[str, t.Any], client_os: str) -> None:
     """Refuse bad input before any command runs.  client_os: 'posix' or 'windows'."""
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", args["name"] or ""):
-        raise InputError(f"name: '{args['name']}' is not a valid builder name (letters, digits, '.', '_', '-').")
+    # buildx store/util.go ValidateName: a letter first, then letters, digits, '.', '_', '-'; `default` is reserved.
+    if not NAME.match(args["name"] or "") or args["name"] == "default":
+        raise InputError(f"name: '{args['name']}' is not a valid builder name (buildx: a letter first, then letters, "
+                         "digits, '.', '_', '-'; 'default' is reserved).")
+    if args.get("node") and not NAME.match(args["node"]):
+        raise InputError(f"node: '{args['node']}' is not a valid node name (buildx: a letter first, then letters, "
+                         "digits, '.', '_', '-').")
     if args["state"] == "absent":
         return
     endpoint = args.get("endpoint")
@@ -146,7 +152,15 @@ def from_instance_file(text: str, current: bool) -> dict[str, t.Any]:
     inst = json.loads(text)
     return {"Name": inst.get("Name"), "Driver": inst.get("Driver"), "Current": current,
             "Nodes": [{"Name": n.get("Name"), "Endpoint": n.get("Endpoint"), "DriverOpts": n.get("DriverOpts") or {},
-                       "Platforms": n.get("Platforms") or []} for n in inst.get("Nodes") or []]}
+                       "Platforms": [_platform_text(p) for p in n.get("Platforms") or []]}
+                      for n in inst.get("Nodes") or []]}
+
+
+def _platform_text(value: t.Any) -> str:
+    """The instance file keeps OCI platform objects ({"architecture", "os", "variant"}); ls prints `os/arch`."""
+    if not isinstance(value, dict):
+        return str(value)
+    return "/".join(str(value[k]) for k in ("os", "architecture", "variant") if value.get(k))
 
 
 def json_name(text: str) -> str | None:
@@ -165,7 +179,11 @@ def plan(desired: Desired, observed: dict[str, t.Any] | None) -> list[tuple[str,
         if observed is None:
             return []
         if desired.node and desired.append:
-            return [("leave", desired.node)] if _node(observed, desired.node) else []
+            if not _node(observed, desired.node):
+                return []
+            # buildx refuses to leave the last node ("can not leave last node, do you want to rm instance
+            # instead?"): without it the builder is gone, so remove it.
+            return [("leave", desired.node)] if len(observed.get("Nodes") or []) > 1 else [("rm",)]
         return [("rm",)]
     actions: list[tuple[str, ...]] = []
     if observed is None:
@@ -179,8 +197,16 @@ def plan(desired: Desired, observed: dict[str, t.Any] | None) -> list[tuple[str,
         if current is None:
             actions.append(("append", node_name))
         elif not _node_matches(current, desired):
-            actions.append(("update", node_name))
-    if desired.use and (observed is None or not observed.get("Current")):
+            if current.get("DriverOpts") and not desired.driver_opts:
+                # An update without --driver-opt keeps the node's options (store/nodegroup.go Update): dropping
+                # them all takes a new node, and buildx cannot leave a builder's last node.
+                if len(observed.get("Nodes") or []) > 1:
+                    actions += [("leave", node_name), ("append", node_name)]
+                else:
+                    actions += [("rm",), ("create",)]
+            else:
+                actions.append(("update", node_name))
+    if desired.use and (observed is None or not observed.get("Current") or ("rm",) in actions):
         actions.append(("use",))
     return actions
 

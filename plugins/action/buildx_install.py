@@ -60,6 +60,7 @@ chmod 0755 "$new" && mv -f "$new" "$1"'''
 class ActionModule(WindowsAction):
     module_name = "wcow.buildkit.buildx_install"
     argument_spec = ARGUMENT_SPEC
+    posix_become = True  # on a POSIX client, become runs every command as the user whose docker config it manages
 
     def execute(self, args: dict[str, t.Any], host: WindowsHost, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         windows = hasattr(getattr(self._connection, "_shell", None), "_encode_script")
@@ -74,7 +75,7 @@ class ActionModule(WindowsAction):
                             "msg": f"kept the buildx {found} that {args['docker_cli']} already runs (keep_existing)"}
             if windows:
                 return self._windows(args, host)
-            return self._posix(args, PosixHost(self, task_vars.get("inventory_hostname", "?")))
+            return self._posix(args, PosixHost(self, task_vars.get("inventory_hostname", "?"), sudoable=True))
         except _artifacts.ArtifactError as exc:
             raise ModuleFailure(f"{self.module_name}: {self._explain(exc.msg)}", option=exc.option) \
                 from None
@@ -94,7 +95,8 @@ class ActionModule(WindowsAction):
                 return None
             rc, out = int(answer.get("rc", 1)), str(answer.get("stdout") or "")
         else:
-            outcome = PosixHost(self, task_vars.get("inventory_hostname", "?")).run(argv, env=env or None, check=False)
+            posix = PosixHost(self, task_vars.get("inventory_hostname", "?"), sudoable=True)
+            outcome = posix.run(argv, env=env or None, check=False)
             rc, out = outcome["rc"], outcome["stdout"]
         found = _buildx.version_tuple(out) if rc == 0 else None
         if found is None or found[:2] < _buildx.NPIPE_MIN:
@@ -173,7 +175,7 @@ class ActionModule(WindowsAction):
         with open(str(artifact.local_path), "rb") as handle:
             data = handle.read()
         outcome = self._low_level_execute_command(join_posix(["sh", "-c", FINISH, "sh", path, str(artifact.sha256)]),
-                                                  sudoable=False, in_data=data)
+                                                  sudoable=True, in_data=data)
         if outcome.get("rc") != 0:
             raise ModuleFailure(f"{self.module_name}: could not install {artifact.file_name} at {path} "
                                 f"(rc={outcome.get('rc')}): {str(outcome.get('stderr') or '').strip()}",

@@ -36,6 +36,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
 class ActionModule(WindowsAction):
     module_name = "wcow.buildkit.buildx_remote_builder"
     argument_spec = ARGUMENT_SPEC
+    posix_become = True  # on a POSIX client, become runs every command as the user whose docker config it manages
 
     def execute(self, args: dict[str, t.Any], host: WindowsHost, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         windows = hasattr(getattr(self._connection, "_shell", None), "_encode_script")
@@ -55,7 +56,7 @@ class ActionModule(WindowsAction):
         if windows:
             runner = self._windows_runner(host, env, pending)
         else:
-            posix = PosixHost(self, task_vars.get("inventory_hostname", "?"))
+            posix = PosixHost(self, task_vars.get("inventory_hostname", "?"), sudoable=True)
             runner = self._posix_runner(posix, secrets, env)
         client = _buildx.Client(runner, base, secrets)
         try:
@@ -180,7 +181,7 @@ class ActionModule(WindowsAction):
             folder = path.rsplit("/", 1)[0]
             script = ('umask 077 && mkdir -p "$1" && chmod 700 "$1" && cat > "$2" && chmod 600 "$2"')
             command = ["sh", "-c", script, "sh", folder, path]
-            outcome = self._low_level_execute_command(join_posix(command), sudoable=False, in_data=tls[key].encode())
+            outcome = self._low_level_execute_command(join_posix(command), sudoable=True, in_data=tls[key].encode())
             if outcome.get("rc") != 0:
                 raise ModuleFailure(f"{self.module_name}: tls.{key}: could not write {path}: "
                                     f"{outcome.get('stderr', '')}")

@@ -32,6 +32,12 @@ attributes:
     description: Reports whether the binary would change; downloads only the release's C(checksums.txt).
   diff_mode:
     support: none
+  become:
+    description:
+      - On POSIX clients, C(become) (for example V(su) or V(sudo) to another user) runs every command as that user,
+        so the binary lands in that user's docker config (builders and CLI plugins are per user). Refused on Windows
+        hosts, like every module of this collection.
+    support: partial
   platform:
     description: POSIX clients over SSH or C(ansible_connection=local); Windows hosts through PowerShell.
     support: full
@@ -72,8 +78,8 @@ options:
     type: str
   keep_existing:
     description:
-      - Keep any buildx the client already runs, when it is 0.13.0 or newer: C(<docker_cli> buildx version) (or the
-        standalone binary's C(version)) answers, and nothing is downloaded or installed. The result then has
+      - Keep any buildx the client already runs, when it is 0.13.0 or newer (C(<docker_cli> buildx version), or the
+        standalone binary's C(version), answers); nothing is then downloaded or installed, and the result has
         C(existing=true) and the version found.
       - Use it to install buildx only where it is missing or too old, as the M(wcow.buildkit.buildx_builder) role does.
     type: bool

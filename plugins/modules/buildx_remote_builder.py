@@ -27,6 +27,12 @@ attributes:
   diff_mode:
     support: full
     description: Shows the builder before and the desired settings.
+  become:
+    description:
+      - On POSIX clients, C(become) (for example V(su) or V(sudo) to another user) runs every command as that user,
+        so the builder lands in that user's docker config (builders and CLI plugins are per user). Refused on Windows
+        hosts, like every module of this collection.
+    support: partial
   platform:
     description: POSIX clients over SSH or C(ansible_connection=local); Windows hosts through PowerShell.
     support: full

@@ -44,6 +44,8 @@ class WindowsAction(ActionBase):
     module_name = ""
     argument_spec: dict[str, t.Any] = {}
     argument_constraints: dict[str, t.Any] = {}
+    # Modules that also manage POSIX clients (buildx) may run there as the become user: builders are per user.
+    posix_become = False
 
     def execute(self, args: dict[str, t.Any], host: WindowsHost, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         raise NotImplementedError
@@ -61,7 +63,8 @@ class WindowsAction(ActionBase):
         self._supports_async = False
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        if self._play_context.become:
+        windows_shell = hasattr(getattr(self._connection, "_shell", None), "_encode_script")
+        if self._play_context.become and (windows_shell or not self.posix_become):
             result.update(failed=True, msg=(
                 f"{self.module_name}: become is not supported: the module runs as the connection user and needs "
                 "that user to be an administrator. Remove become from this task and connect as an administrator "

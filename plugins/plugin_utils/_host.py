@@ -224,9 +224,11 @@ def _dropped(host: str, doing: str, exc: OSError) -> AnsibleConnectionFailure:
 class PosixHost:
     """Runs argv commands on a POSIX host (a buildx client) through the action's shell."""
 
-    def __init__(self, action: t.Any, host: str):
+    def __init__(self, action: t.Any, host: str, sudoable: bool = False):
         self._action = action
         self.host = host
+        # True only for modules that allow become on POSIX clients (the commands then run as the become user).
+        self.sudoable = sudoable
 
     def run(self, argv: t.Sequence[str], *, stdin: str | None = None,
             env: dict[str, str] | None = None, secrets: t.Sequence[str] = (),
@@ -238,7 +240,7 @@ class PosixHost:
         command = join_posix(words)
         display.vvv(f"wcow.buildkit: runs {_mask(command, secrets)}", host=self.host)
         result = self._action._low_level_execute_command(
-            command, sudoable=False, in_data=stdin.encode("utf-8") if stdin is not None else None
+            command, sudoable=self.sudoable, in_data=stdin.encode("utf-8") if stdin is not None else None
         )
         rc = result.get("rc")
         stdout, stderr = _text(result.get("stdout")), _text(result.get("stderr"))

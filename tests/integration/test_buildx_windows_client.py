@@ -106,3 +106,13 @@ def test_standalone_buildx_missing_is_named(simulator):
     seed(simulator, docker=False)
     outcome, result = run(simulator, name="wcow", endpoint="npipe:////./pipe/buildkitd", docker_cli=BUILDX)
     assert outcome.rc != 0 and "buildx binary" in result["msg"] and BUILDX in result["msg"]
+
+
+def test_become_is_still_refused_on_windows(simulator):
+    seed(simulator)
+    play = [{"hosts": "windows_builders", "gather_facts": False, "tasks": [{
+        "name": "builder", "become": True, "become_method": "runas", "become_user": "SYSTEM",
+        MODULE: {"name": "wcow", "endpoint": "npipe:////./pipe/buildkitd", "docker_cli": DOCKER}}]}]
+    outcome = simulator.run(simulator.playbook(json.dumps(play)), {"sim-host": {}})
+    assert outcome.rc != 0 and "become is not supported" in outcome.result()["msg"]
+    assert round_trips(simulator) == 0

@@ -44,13 +44,14 @@ def release_vars(server, tmp_path):
             "buildx_builder_cache_dir": str(tmp_path / "cache")}
 
 
-def run_role(tmp_path, role_vars, env=None, win1=None, win2=None):
+def run_role(tmp_path, role_vars, env=None, win1=None, win2=None, win3=None):
     config = tmp_path / "docker-config"
     inventory = {"all": {"children": {
         "clients": {"hosts": {"client": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}},
         "windows_builders": {"hosts": {
             "win1": {"buildkitd_endpoint": "tcp://127.0.0.1:1", **(win1 or {})},
-            "win2": {"ansible_host": "127.0.0.1", **(win2 or {})}}}}}}
+            "win2": {"ansible_host": "127.0.0.1", **(win2 or {})},
+            "127.0.0.2": {"buildkitd_endpoint": "tcp://127.0.0.2:1", **(win3 or {})}}}}}}
     (tmp_path / "inv.json").write_text(json.dumps(inventory))
     play = [{"hosts": "clients", "gather_facts": False, "roles": [{"role": "wcow.buildkit.buildx_builder",
              "vars": {"buildx_builder_docker_config": str(config), **role_vars}}]}]
@@ -74,7 +75,8 @@ def test_role_installs_buildx_and_builds_one_node_per_windows_builder(tmp_path, 
     assert plugin.read_bytes() == fg.buildx_binary("0.36.1", LOCAL) and os.access(plugin, os.X_OK)
     inst = json.loads((config / "buildx" / "instances" / "wcow").read_text())
     assert [(n["Name"], n["Endpoint"]) for n in inst["Nodes"]] == [("win1", "tcp://127.0.0.1:1"),
-                                                                   ("win2", "tcp://127.0.0.1:1234")]
+                                                                   ("win2", "tcp://127.0.0.1:1234"),
+                                                                   ("n127.0.0.2", "tcp://127.0.0.2:1")]
     again, _config = run_role(tmp_path, role_vars, env)
     assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout
     assert github.downloads(f"buildx-v0.36.1.{LOCAL}") == 1
@@ -99,7 +101,8 @@ def test_role_uses_the_client_bundle_the_buildkitd_role_published(tmp_path, gith
         (pki / f"{name}.pem").write_text(text + "\n")
     published = {f"buildkitd_client_{name}": str(pki / f"{name}.pem") for name in pems}
     role_vars = {**release_vars(github, tmp_path), "buildx_builder_tls": {"servername": "win1.example"}}
-    proc, config = run_role(tmp_path, role_vars, win1=published, win2={"buildkitd_client_tls": {}})
+    proc, config = run_role(tmp_path, role_vars, win1=published, win2={"buildkitd_client_tls": {}},
+                            win3={"buildkitd_client_tls": {}})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SECRETKEY" not in proc.stdout
     nodes = {n["Name"]: n for n in json.loads((config / "buildx" / "instances" / "wcow").read_text())["Nodes"]}

@@ -5,7 +5,8 @@
 The controller resolves the version (a pin, or `latest` through the releases API once per run), reads the release's
 checksums.txt and compares the digest with the file on the client; only a client without the right bytes gets a
 download (once, into the controller's cache) and a copy, verified again on the client before it is moved into place.
-POSIX clients (local or SSH): 1 command converged, 2 on a change (the bytes travel on the second one's stdin). Windows hosts: 1 round trip converged, 3 on a change.
+POSIX clients (local or SSH): 1 command converged, 2 on a change (the bytes travel on the second one's stdin).
+Windows hosts: 1 round trip converged, 3 on a change.
 """
 
 from __future__ import annotations

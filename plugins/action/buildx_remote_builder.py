@@ -108,7 +108,7 @@ class ActionModule(WindowsAction):
             else:
                 # Windows: the files travel as steps in the round trip of the first writing buildx command.
                 pending.extend(Step("file_write", {"Path": path, "Content": tls[key]}, ("Content",))
-                                     for key, path in files.items())
+                               for key, path in files.items())
                 pending.append(Step("file_acl_private", {"Path": list(files.values())}))
         created = False
         writes = [a for a in actions if a[0] in ("create", "update", "append")]

@@ -32,6 +32,7 @@ attributes:
     description: Reports whether the binary would change; downloads only the release's C(checksums.txt).
   diff_mode:
     support: none
+    description: No diff; the result has RV(previous_sha256) and RV(sha256).
   become:
     description:
       - On POSIX clients, C(become) (for example V(su) or V(sudo) to another user) runs every command as that user,

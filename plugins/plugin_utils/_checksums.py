@@ -44,6 +44,9 @@ class Checksum:
         return f"{self.algorithm}:{self.digest}"
 
 
+USER_ORIGIN = "checksum option"  # checksum_origin of a digest the user gave
+
+
 def _checked(algorithm: str, digest: str, origin: str, option: str | None = None) -> Checksum:
     digest = digest.strip().lower()
     if algorithm not in ALGORITHMS:
@@ -65,7 +68,7 @@ def parse_user_checksum(text: str) -> Checksum:
             raise ArtifactError(
                 f"checksum={text!r} is neither a sha256 (64 hex) nor a sha512 (128 hex) digest: "
                 "give sha256:<hex> or sha512:<hex>", option="checksum")
-    return _checked(algorithm.strip().lower(), digest, "checksum option", option="checksum")
+    return _checked(algorithm.strip().lower(), digest, USER_ORIGIN, option="checksum")
 
 
 def _name_matches(listed: str, file_name: str) -> bool:
@@ -149,6 +152,9 @@ def file_digests(path: str, algorithms: t.Iterable[str] = ("sha256",)) -> dict[s
 
 
 def mismatch_message(file_name: str, expected: Checksum, actual: str, url: str) -> str:
-    return (f"checksum mismatch for {file_name}: expected {expected.algorithm} {expected.digest} "
-            f"({expected.origin}), actual {actual}, from {url}; nothing was installed. "
+    # The option "checksum" is named only where the message says what to change, so that a role's error names
+    # its variable there ("update checksum (role variable containerd_checksum)"), not in the first words.
+    origin = "the digest you gave" if expected.origin == USER_ORIGIN else expected.origin
+    return (f"{file_name} does not match the expected digest: expected {expected.algorithm} {expected.digest} "
+            f"({origin}), actual {actual}, from {url}; nothing was installed. "
             "If the release was re-published, update checksum; otherwise check the mirror or download_base_url")

@@ -97,7 +97,7 @@ def test_a_binary_that_does_not_match_checksums_txt_is_refused(tmp_path, buildx_
                                             **server.options(cache_dir=str(tmp_path / "cache"))})
     finally:
         server.stop()
-    assert proc.returncode != 0 and "checksum mismatch" in result["msg"]
+    assert proc.returncode != 0 and "does not match the expected digest" in result["msg"]
     assert not (config / "cli-plugins" / "docker-buildx").exists()
 
 

@@ -112,6 +112,9 @@ ROLE_PLAY = """
      "config.sandbox (role variable containerd_config) is not a setting containerd"),
     ({"containerd_checksum": "sha256:" + "1" * 64, "containerd_verify_checksum": False},
      "verify_checksum (role variable containerd_verify_checksum) is false"),
+    # The option is named where the message says what to change, not in the words "checksum mismatch".
+    ({"containerd_checksum": "sha256:" + "1" * 64},
+     "update checksum (role variable containerd_checksum); otherwise"),
 ])
 def test_errors_through_the_role_name_the_role_variable(simulator, fake_github, tmp_path, extra_vars, expected):
     options = {f"containerd_{k}": v for k, v in fake_github.options(cache_dir=str(tmp_path / "cache")).items()}

@@ -28,7 +28,7 @@ description:
   - On build 17763 (Windows Server 2019) it warns that a second networked C(RUN) in one build is known to fail
     (buildkit issue 5668) and recommends Windows Server 2022 or newer.
   - Point containerd's CNI C(bin_dir)/C(bin_dirs) and C(conf_dir), and buildkitd's O(wcow.buildkit.win_buildkitd#module:cni),
-    at the same folders; the roles do this from one set of variables (C(wcow_cni_bin_dir), C(wcow_cni_conf_dir)).
+    at the same folders; the roles do this from one set of variables (C(networking_cni_bin_dir), C(networking_cni_conf_dir)).
 author:
   - wcow.buildkit contributors (@wcow-buildkit)
 extends_documentation_fragment:

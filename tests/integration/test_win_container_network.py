@@ -189,3 +189,22 @@ def test_bad_input_names_the_option_and_leaves_the_host_unchanged(play, simulato
     assert run.rc != 0
     assert result["msg"].startswith(f"{MODULE}: {option}") and "Traceback" not in result["msg"]
     assert not (simulator.state_dir / "sim-host.json").exists()  # the host was never reached
+
+
+def test_round_trip_budget_per_host(play, simulator):
+    """Fresh install 3 (read, archive transfer, apply), converged 1, conf drift 2 (read, apply: no transfer)."""
+    play("containerd", "buildkitd")
+    trips = []
+    for _ in range(2):
+        before = _trips(simulator.state())
+        run, _result = play("network", network={"boot_task": True})
+        assert run.rc == 0, run.stdout
+        trips.append(_trips(simulator.state()) - before)
+    state = simulator.state()
+    _nat(state)[0].update(subnet="172.26.0.0/16", gateway="172.26.0.1")
+    simulator.write_state(state)
+    before = _trips(state)
+    run, result = play("network", network={"boot_task": True})
+    assert result["buildkitd_restarted"]
+    trips.append(_trips(simulator.state()) - before)
+    assert trips == [3, 1, 2]

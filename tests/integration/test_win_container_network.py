@@ -208,3 +208,19 @@ def test_round_trip_budget_per_host(play, simulator):
     assert result["buildkitd_restarted"]
     trips.append(_trips(simulator.state()) - before)
     assert trips == [3, 1, 2]
+
+
+@pytest.mark.parametrize("version,source,expected,algorithm", [
+    ("latest", "controller", "0.3.3", "sha256"),  # later releases publish .sha256 (and .sha512)
+    ("0.3.0", "host", "0.3.0", "sha512"),  # up to 0.3.1 only .sha512, naming ./release/<zip>
+])
+def test_plugins_release_is_verified_by_the_checksum_it_publishes(play, simulator, fake_github, version, source,
+                                                                  expected, algorithm):
+    run, result = play("network", network={"version": version, "source": source})
+    assert run.rc == 0, run.stdout
+    assert result["version"] == expected
+    state = simulator.state()
+    zip_name = f"windows-container-networking-cni-amd64-v{expected}.zip"
+    assert fake_github.downloads(zip_name) == 1
+    assert fake_github.downloads(f"{zip_name}.{algorithm}") == 1
+    assert f"SIMULATED-EXE nat {expected}" in _text(state, NAT_EXE)

@@ -83,6 +83,11 @@ class ActionModule(WindowsAction):
         # put_file cannot create folders: make ours while reading (a no-op once it exists).
         got = dict(zip(reads, host.run(scratch + list(reads.values()))[len(scratch):]))
         network = got.get("network") or {}
+        if network.get("available") is False:
+            raise ModuleFailure(
+                f"{self.module_name}: the host has no Host Networking Service ({network.get('error')}): the Windows "
+                "feature Containers is not enabled, or waits for a reboot. Run the wcow.buildkit.containers_feature "
+                "role first, or set mode: off", option="mode")
 
         def text(name: str) -> str | None:
             return got[name].get("content") if got[name].get("exists") else None

@@ -224,3 +224,11 @@ def test_plugins_release_is_verified_by_the_checksum_it_publishes(play, simulato
     assert fake_github.downloads(zip_name) == 1
     assert fake_github.downloads(f"{zip_name}.{algorithm}") == 1
     assert f"SIMULATED-EXE nat {expected}" in _text(state, NAT_EXE)
+
+
+def test_without_the_containers_feature_the_error_names_the_role_to_run(play, simulator):
+    simulator.host_vars = {}
+    run, result = play("network")
+    assert run.rc != 0
+    assert "containers_feature" in result["msg"] and "vmcompute.dll" in result["msg"]
+    assert not [e for e in simulator.state()["events"] if not e.startswith("directory_ensure")]

@@ -45,7 +45,13 @@ function Find-Network {
 }
 
 $build = [int][Environment]::OSVersion.Version.Build
-$found = Find-Network
+try {
+    $found = Find-Network
+}
+catch [System.DllNotFoundException] {
+    # No HNS without the Containers feature: say so instead of throwing, so the controller can name the fix.
+    return @{ name = $Name; available = $false; error = [string]$_.Exception.Message; exists = $false; build = $build }
+}
 $changed = $false
 if (-not $found -and $Create) {
     if (-not $Subnet -or -not $Gateway) {
@@ -61,7 +67,7 @@ if (-not $found -and $Create) {
     $found = Find-Network
 }
 if (-not $found) {
-    return @{ name = $Name; exists = $false; id = $null; type = $null; subnet = $null; gateway = $null; changed = $changed; build = $build }
+    return @{ name = $Name; exists = $false; id = $null; type = $null; subnet = $null; gateway = $null; changed = $changed; build = $build; available = $true }
 }
 $first = @($found.Subnets) | Select-Object -First 1
 @{
@@ -73,4 +79,5 @@ $first = @($found.Subnets) | Select-Object -First 1
     gateway = [string]$first.GatewayAddress
     changed = $changed
     build   = $build
+    available = $true
 }

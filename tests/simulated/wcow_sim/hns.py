@@ -100,15 +100,17 @@ def _flat(host: Host, name: str, changed: bool) -> dict[str, t.Any]:
     found = next((n for n in networks(host) if n["name"] == name), None)
     if found is None:
         return {"name": name, "exists": False, "id": None, "type": None, "subnet": None, "gateway": None,
-                "changed": changed, "build": host.state["build"]}
-    return {"name": name, "exists": True, "id": found["id"], "type": found["type"], "subnet": found["subnet"],
+                "changed": changed, "build": host.state["build"], "available": True}
+    return {"name": name, "available": True, "exists": True, "id": found["id"], "type": found["type"], "subnet": found["subnet"],
             "gateway": found["gateway"], "changed": changed, "build": host.state["build"]}
 
 
 @script("hns_network")
 def hns_network(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
-    _hns(host)
     name = params["Name"]
+    if host.state["features"].get("Containers") != "Enabled":  # the script catches DllNotFoundException
+        return {"name": name, "available": False, "error": NO_VMCOMPUTE, "exists": False,
+                "build": host.state["build"]}
     found = any(n["name"] == name for n in networks(host))
     if not found and params.get("Create"):
         if not params.get("Subnet") or not params.get("Gateway"):

@@ -195,7 +195,7 @@ def test_round_trip_budget_per_host(play, simulator):
     """Fresh install 3 (read, archive transfer, apply), converged 1, conf drift 2 (read, apply: no transfer)."""
     play("containerd", "buildkitd")
     trips = []
-    for _ in range(2):
+    for _run in range(2):
         before = _trips(simulator.state())
         run, _result = play("network", network={"boot_task": True})
         assert run.rc == 0, run.stdout

@@ -166,7 +166,6 @@ def test_state_absent_removes_the_boot_task_and_conf(play, simulator):
 def test_networking_off_is_reported_and_buildkitd_uses_the_null_network(play, simulator):
     run, result = play("containerd", "network", "buildkitd", network={"mode": "off"}, cni=False)
     assert run.rc == 0, run.stdout
-    assert result["changed"] is False or result["changed"] is True  # buildkitd's result: see the state below
     state = simulator.state()
     assert CONF.lower() not in state["files"]
     assert _worker_network(state) == ""

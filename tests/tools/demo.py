@@ -54,7 +54,8 @@ def _summary() -> None:
                 print(f"  buildkitd serves npipe:////./pipe/buildkitd behind {', '.join(service.get('depends_on') or [])}: "
                       f"worker {worker['id'][:12]} "
                       f"({worker['labels'].get('org.mobyproject.buildkit.worker.executor')}, "
-                      f"{', '.join(p['os'] + '/' + p['architecture'] for p in worker['platforms'])})")
+                      f"{', '.join(p['os'] + '/' + p['architecture'] for p in worker['platforms'])}, "
+                      f"network {worker['labels'].get('org.mobyproject.buildkit.worker.network') or 'null'})")
         trips = {k: v["round_trips"] for k, v in sorted(state["stats"]["by_module"].items())}
         print(f"  round trips over both runs: {trips}")
 
@@ -76,6 +77,9 @@ def main() -> int:
             "buildkitd_github_api_url": server.api_url,
             "buildkitd_download_base_url": server.base_url,
             "buildkitd_cache_dir": str(REPO / ".cache" / "demo-downloads"),
+            "networking_github_api_url": server.api_url,
+            "networking_download_base_url": server.base_url,
+            "networking_cache_dir": str(REPO / ".cache" / "demo-downloads"),
         }
         print(f"== Simulated Windows hosts; releases served by a fake GitHub at {server.base_url}")
         print("== First run: a fresh host is turned into a builder")

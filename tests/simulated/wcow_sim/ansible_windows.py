@@ -16,6 +16,7 @@ import json
 import re
 import typing as t
 
+from . import hns
 from .host import Host, ScriptFailure
 from .registry import module, script
 
@@ -245,8 +246,13 @@ def reboot(host: Host) -> None:
         elif status == "DisablePending":
             host.state["features"][name] = "Available"
     host.power_off()
+    hns.run_startup_tasks(host)  # HNS, then AtStartup scheduled tasks, before automatic services
     for service in host.state["services"].values():
         if service.get("start_mode") == "Automatic":
+            # The SCM starts an auto-start service's dependencies first (buildkitd after containerd).
+            for dependency in service.get("depends_on", []):
+                if host.service(dependency):
+                    host.start_service(dependency)
             host.start_service(service["name"])
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ntpath
 import os
 import pathlib
+import re
 import typing as t
 
 from ansible.utils.display import Display
@@ -21,6 +22,9 @@ from ..plugin_utils._action import ModuleFailure
 from ..plugin_utils._daemon_action import HOST_ARTIFACT_DIR, DaemonAction, daemon_argument_spec
 
 display = Display()
+
+# The option a planner's message starts with: "tcp: ...", "cni config_path: ...", "config.grpc: ...".
+_LEADING_OPTION = re.compile(r"^([a-z][a-z0-9_]*)\b")
 
 DEFAULT_TLS_HOST_DIR = r"C:\ProgramData\buildkitd\certs"
 DEFAULT_CA_DIR = "~/.local/share/wcow.buildkit/tls"
@@ -96,8 +100,13 @@ class ActionModule(DaemonAction):
             result["tls"] = self._tls_result
         return result
 
-    def fail(self, message: str) -> t.NoReturn:
-        raise ModuleFailure(f"{self.module_name}: {message}")
+    def fail(self, message: str, option: str | None = None) -> t.NoReturn:
+        """Fail naming the option: given, else the one the message starts with ("tcp: ...", "cni config_path: ...",
+        "tls_key, tls_ca missing"), so that under the role only that option gets its "(role variable ...)"."""
+        if option is None:
+            match = _LEADING_OPTION.match(message)
+            option = match[1] if match and match[1] in self.argument_spec else None
+        raise ModuleFailure(f"{self.module_name}: {message}", option=option)
 
     # --- reading --------------------------------------------------------------------------------------------
 

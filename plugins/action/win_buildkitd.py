@@ -64,6 +64,13 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
 _Material = tuple[list[tuple[str, str]], list[str], dict[str, str], bool]
 
 
+def is_host_path(value: t.Any) -> bool:
+    r"""A Windows absolute path (C:\x or C:/x, or UNC \\server\share\x): a file on the host, not PEM text or a
+    controller path (no POSIX controller path starts with a drive letter or two backslashes)."""
+    text = str(value or "").strip()
+    return bool(re.match(r"^[A-Za-z]:[\\/]", text) or text.startswith("\\\\")) and "-----BEGIN " not in text
+
+
 class _Recording:
     """The host, remembering the steps and answers of its last run (the apply round trip)."""
 
@@ -90,6 +97,7 @@ class ActionModule(DaemonAction):
 
     _vars: dict[str, t.Any] = {}
     _tls_result: dict[str, t.Any] | None = None
+    _host_tls: tuple[tuple[str, str], ...] = ()
     _endpoint: str = _buildkitd_flags.DEFAULT_PIPE
 
     def execute(self, args: dict[str, t.Any], host: t.Any, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -117,6 +125,12 @@ class ActionModule(DaemonAction):
         return _buildkitd.observe(answers, _buildkitd_flags.version_from_output)
 
     def plan(self, desired: _buildkitd.Desired, observed: _buildkitd.Observed) -> t.Any:
+        missing = observed.missing_host_files(desired) if desired.state == "present" else []
+        if missing:
+            option, path = missing[0]
+            others = "".join(f"; {o}: {p} is missing too" for o, p in missing[1:])
+            self.fail(f"{option}: {path} does not exist on the host{others}. Copy it there first, or give the PEM text "
+                      "or a path on the controller instead (uploaded to tls_host_dir).", option=option)
         return _buildkitd.plan(desired, observed)
 
     def warnings(self, desired: _buildkitd.Desired, observed: _buildkitd.Observed) -> list[str]:
@@ -180,6 +194,8 @@ class ActionModule(DaemonAction):
             extra_dirs=tuple(d for d in _buildkitd_flags.required_dirs(version, {"log_file": common["log_file"]})
                              if d.lower() != ntpath.dirname(common["log_file"]).lower()),
             tls_files=tuple(tls_files), tls_keys=tuple(tls_keys), tls_pending=pending,
+            tls_host_files=self._host_tls,
+            tls_host_keys=tuple(path for option, path in self._host_tls if option == "tls_key"),
             firewall_name=firewall_name, firewall_port=port,
             firewall_addresses=tuple(args["firewall_remote_addresses"] or ["Any"]),
             verify_argv=tuple(verify),
@@ -199,8 +215,8 @@ class ActionModule(DaemonAction):
             self.fail("tls_generate: give either tls_generate: true or your own tls_cert, tls_key and tls_ca, not both.")
         if any(own) and not all(own):
             missing = [k for k, v in zip(("tls_cert", "tls_key", "tls_ca"), own) if not v]
-            self.fail(f"{', '.join(missing)} missing: your own PKI needs tls_cert, tls_key and tls_ca (PEM text or "
-                      "controller paths).")
+            self.fail(f"{', '.join(missing)} missing: your own PKI needs tls_cert, tls_key and tls_ca (each PEM text, "
+                      "a controller path, or a Windows path of a file already on the host).")
         if args["tcp_insecure"] and (args["tls_generate"] or any(own)):
             self.fail("tcp_insecure: it turns TLS off, but TLS material was given; drop one of them.")
         if not args["tls_generate"] and not any(own):
@@ -210,15 +226,27 @@ class ActionModule(DaemonAction):
         paths = {k: ntpath.join(host_dir, name) for k, name in names}
         try:
             if any(own):
-                pems = {k: _certs.read_material(f"tls_{k}", args[f"tls_{k}"]) for k in ("cert", "key", "ca")}
-                problems = _certs.validate_material(pems["cert"], pems["key"], pems["ca"])
-                if problems:
-                    self.fail(" ".join(problems))
-                self._tls_result = {"generated": False}
-                return self._files(paths, pems), [paths["key"]], paths, False
+                return self._own_material(args, paths)
             return self._generate(args, paths)
         except _certs.CertError as exc:
             self.fail(str(exc))
+
+    def _own_material(self, args: dict[str, t.Any], paths: dict[str, str]) -> _Material:
+        """The user's PKI: each of tls_cert/tls_key/tls_ca is PEM text or a controller path (uploaded to
+        tls_host_dir), or a Windows absolute path (C:\\... or \\\\server\\share\\...) of a file already on the
+        host, used where it is (checked to exist in the state read)."""
+        on_host = {k: args[f"tls_{k}"] for k in ("cert", "key", "ca") if is_host_path(args[f"tls_{k}"])}
+        pems = {k: _certs.read_material(f"tls_{k}", args[f"tls_{k}"]) for k in ("cert", "key", "ca") if k not in on_host}
+        if not on_host:
+            problems = _certs.validate_material(pems["cert"], pems["key"], pems["ca"])
+            if problems:
+                self.fail(" ".join(problems))
+        self._tls_result = {"generated": False, "on_host": sorted(f"tls_{k}" for k in on_host)}
+        paths = {**paths, **on_host}
+        files = [(paths[k], pems[k].decode("ascii", errors="replace")) for k in ("ca", "cert", "key") if k in pems]
+        self._host_tls = tuple((f"tls_{k}", on_host[k]) for k in ("cert", "key", "ca") if k in on_host)
+        keys = [paths["key"]] if "key" in pems else []
+        return files, keys, paths, False
 
     @staticmethod
     def _files(paths: dict[str, str], pems: dict[str, bytes]) -> list[tuple[str, str]]:

@@ -127,13 +127,25 @@ options:
     elements: str
     default: []
   tls_cert:
-    description: Your own server certificate, PEM text or a controller path (with O(tls_key) and O(tls_ca)).
+    description:
+      - Your own server certificate (with O(tls_key) and O(tls_ca)), in one of three forms.
+      - PEM text (it contains C(-----BEGIN)), or a path on the controller; both are uploaded to O(tls_host_dir).
+      - A Windows absolute path (V(C:\pki\cert.pem), or UNC V(\\server\share\cert.pem)) of a file already on
+        the host; it is used where it is, never uploaded, and checked to exist in the same state read. A missing
+        host file fails naming the option and path before anything changes. The module does not watch such files
+        for later edits; restart the service yourself after replacing one.
+      - The forms can be mixed per option. When all three are PEM text or controller paths, the certificate is
+        checked against its key and CA on the controller.
     type: str
   tls_key:
-    description: The key of O(tls_cert), PEM text or a controller path.
+    description:
+      - The key of O(tls_cert), in the same three forms (PEM text, controller path, or a Windows path on the host).
+      - The key file on the host, uploaded or yours, gets an ACL of SYSTEM and Administrators only (inheritance off),
+        checked on every run and restored when loosened.
+      - This option is C(no_log), so its value (a host path too) is shown masked in messages.
     type: str
   tls_ca:
-    description: The CA that signs client certificates (and O(tls_cert)), PEM text or a controller path.
+    description: The CA that signs client certificates (and O(tls_cert)), in the same three forms as O(tls_cert).
     type: str
   tls_host_dir:
     description: Host folder the TLS files are written to; the key gets an ACL of SYSTEM and Administrators only.

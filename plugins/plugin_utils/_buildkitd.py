@@ -70,6 +70,10 @@ class Desired(_daemon.Desired):
     # (host path, PEM text) of the TLS files; the keys among them get a private ACL.
     tls_files: tuple[tuple[str, str], ...] = ()
     tls_keys: tuple[str, ...] = ()
+    # (option, path) of TLS files the user keeps on the host (tls_cert: 'C:\\pki\\cert.pem'): never uploaded,
+    # checked to exist in the state read; the keys among them (tls_host_keys) get the private ACL too.
+    tls_host_files: tuple[tuple[str, str], ...] = ()
+    tls_host_keys: tuple[str, ...] = ()
     # Certificates not made yet (check mode without a CA on the controller): the change is only reported.
     tls_pending: bool = False
     firewall_name: str = "wcow.buildkit-buildkitd-tcp"
@@ -117,6 +121,12 @@ class Observed(_daemon.Observed):
     firewall_changes: bool = False
     firewall_before: dict[str, t.Any] | None = None
     tls_sha256: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    # Host key files (tls_host_keys) whose ACL is not yet SYSTEM + Administrators only.
+    tls_acl_stale: tuple[str, ...] = ()
+
+    def missing_host_files(self, desired: Desired) -> list[tuple[str, str]]:
+        """(option, path) of the user's host TLS files the state read did not find."""
+        return [(option, path) for option, path in desired.tls_host_files if not self.tls_sha256.get(path.lower())]
 
     @property
     def docker_containerd(self) -> bool:
@@ -129,16 +139,23 @@ class Observed(_daemon.Observed):
 
 def state_steps(desired: Desired, artifact_dir: str) -> list[Step]:
     """Everything the plan decides on, in one round trip: daemon_state, the rule (CheckOnly), the TLS files."""
-    return [_daemon.state_step(desired, artifact_dir), desired.firewall_step(check_only=True),
-            *(Step("verify_file", {"Path": path}) for path, _content in desired.tls_files)]
+    steps = [_daemon.state_step(desired, artifact_dir), desired.firewall_step(check_only=True),
+             *(Step("verify_file", {"Path": path}) for path, _content in desired.tls_files),
+             *(Step("verify_file", {"Path": path}) for _option, path in desired.tls_host_files)]
+    if desired.tls_host_keys:
+        steps.append(Step("file_acl_private", {"Path": list(desired.tls_host_keys), "CheckOnly": True}))
+    return steps
 
 
 def observe(answers: list[dict[str, t.Any]], parse_version: t.Callable[[str], str | None]) -> Observed:
     fields = _daemon.observed_fields(answers[0], parse_version)
     firewall = answers[1] if len(answers) > 1 else {}
-    digests = {str(a.get("path") or "").lower(): (a.get("sha256") if a.get("exists") else None) for a in answers[2:]}
+    files = [a for a in answers[2:] if "updated" not in a]
+    acl = [a for a in answers[2:] if "updated" in a]  # file_acl_private's CheckOnly answer
+    digests = {str(a.get("path") or "").lower(): (a.get("sha256") if a.get("exists") else None) for a in files}
+    stale = tuple(str(p) for p in (acl[0].get("updated") or [])) if acl else ()
     return Observed(**fields, firewall_changes=bool(firewall.get("changed")),
-                    firewall_before=firewall.get("before") or None, tls_sha256=digests)
+                    firewall_before=firewall.get("before") or None, tls_sha256=digests, tls_acl_stale=stale)
 
 
 def _starts(desired: Desired, steps: list[Step]) -> bool:
@@ -173,6 +190,11 @@ def plan(desired: Desired, observed: Observed) -> Plan:
                        Step("service_start", {"Name": desired.service_name, "PipeName": desired.pipe_name,
                                               "LogFile": desired.log_file, "Require": True,
                                               "TimeoutSeconds": desired.start_timeout}))
+    if observed.tls_acl_stale:
+        # The user's own key on the host: readable by SYSTEM and Administrators only, as a key we write is.
+        # First, so that buildkitd never starts while the key is readable by others.
+        result.add(f"restrict the ACL of {', '.join(observed.tls_acl_stale)} to SYSTEM and Administrators")
+        result.steps[:0] = [Step("file_acl_private", {"Path": list(observed.tls_acl_stale)})]
     if observed.firewall_changes:
         what = "configure" if desired.firewall_port else "remove"
         result.add(f"{what} firewall rule {desired.firewall_name}", desired.firewall_step())

@@ -19,6 +19,7 @@ from ansible.utils.display import Display
 
 from ..plugin_utils import _buildkitd, _buildkitd_config, _buildkitd_flags, _buildkitd_verify, _certs
 from ..plugin_utils._action import ModuleFailure
+from ..plugin_utils._host import HostError
 from ..plugin_utils._daemon_action import HOST_ARTIFACT_DIR, DaemonAction, daemon_argument_spec
 
 display = Display()
@@ -286,6 +287,7 @@ class ActionModule(DaemonAction):
               observed: _buildkitd.Observed, plan: t.Any, result: dict[str, t.Any]) -> dict[str, t.Any]:
         recording = _Recording(host)
         result = super().apply(args, recording, desired, observed, plan, result)
+        tails = [a for s, a in zip(recording.steps, recording.answers) if s.script == "file_tail"]
         for step, answer in zip(recording.steps, recording.answers):
             if not _buildkitd.is_verify(step):
                 continue
@@ -299,9 +301,16 @@ class ActionModule(DaemonAction):
                 problems, workers = [str(exc)], []
             if problems:
                 failure = f"buildkitd {desired.version} started but its worker check failed: {' '.join(problems)}"
+                log_tail = tails[-1].get("lines") if tails else None
                 if plan.rollback:
                     self.roll_back(host, desired, observed, plan.rollback, recording.steps, failure=failure,
-                                   log_tail=[])
-                raise ModuleFailure(f"{self.module_name}: {failure}", changed=True, version=desired.version)
+                                   log_tail=log_tail)
+                try:
+                    lines = host.answer_strings(log_tail, "file_tail", "lines")
+                except HostError as exc:
+                    lines = [f"(log tail not shown: {exc.short_msg})"]
+                log = f" Last lines of {desired.log_file}:\n" + "\n".join(lines) if lines else ""
+                raise ModuleFailure(f"{self.module_name}: {failure}{log}", changed=True, version=desired.version,
+                                    log_tail=lines)
             result["workers"] = _buildkitd_verify.worker_facts(workers)
         return result

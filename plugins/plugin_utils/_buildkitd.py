@@ -13,7 +13,8 @@ shared one in `_daemon`; here is what makes it buildkitd's:
 - TLS files for the TCP listener written to the host (keys SYSTEM/Administrators only), a change
   restarts the service once;
 - one scoped firewall rule for the TCP port, removed with the service;
-- `buildctl.exe debug workers` through the pipe after every start, checked by `_buildkitd_verify`.
+- `buildctl.exe debug workers` through the pipe after every start, checked by `_buildkitd_verify`, then
+  the tail of buildkitd's log (`file_tail`), so a daemon that started and then died is reported with it.
 
 Pure functions, no I/O. Each step is a host script of the same name in `scripts/`.
 """
@@ -199,8 +200,13 @@ def plan(desired: Desired, observed: Observed) -> Plan:
         what = "configure" if desired.firewall_port else "remove"
         result.add(f"{what} firewall rule {desired.firewall_name}", desired.firewall_step())
     if desired.verify_argv and _starts(desired, result.steps):
-        result.steps.append(verify_step(desired))
+        # The log's tail, read right after the check in the same round trip: a failed check reports it.
+        result.steps += [verify_step(desired), log_tail_step(desired)]
     return result
+
+
+def log_tail_step(desired: Desired) -> Step:
+    return Step("file_tail", {"Path": desired.log_file, "Lines": 20})
 
 
 def verify_step(desired: Desired) -> Step:

@@ -132,6 +132,15 @@ class ActionModule(DaemonAction):
             others = "".join(f"; {o}: {p} is missing too" for o, p in missing[1:])
             self.fail(f"{option}: {path} does not exist on the host{others}. Copy it there first, or give the PEM text "
                       "or a path on the controller instead (uploaded to tls_host_dir).", option=option)
+        if desired.state == "present" and desired.help_flags and observed.help_text is not None \
+                and observed.version == desired.version:
+            listed = _buildkitd_flags.flags_from_help(observed.help_text)
+            lacking = [flag for flag in desired.help_flags if flag not in listed]
+            if lacking:
+                self.fail(f"hyperv_isolation: the installed buildkit {observed.version} does not list "
+                          f"{', '.join(lacking)} in its --help; a release whose help shows it is needed. Leave "
+                          "hyperv_isolation false (process isolation), or choose such a version.",
+                          option="hyperv_isolation")
         return _buildkitd.plan(desired, observed)
 
     def warnings(self, desired: _buildkitd.Desired, observed: _buildkitd.Observed) -> list[str]:
@@ -168,8 +177,12 @@ class ActionModule(DaemonAction):
             "containerd_address": containerd_address, "cni": args["cni"],
             "hyperv_isolation": args["hyperv_isolation"],
         }
+        # Hyper-V: refused for every captured release (none has the flag); for a newer one the binary decides:
+        # its --help in the state read when it is installed, else its own --register-service (rolled back).
+        binary_decides = args["hyperv_isolation"] and _buildkitd_flags.hyperv_pending(version)
+        assume = frozenset([_buildkitd_flags.HYPERV_FLAG]) if binary_decides else frozenset()
         try:
-            argv = _buildkitd_flags.register_argv(version, options)
+            argv = _buildkitd_flags.register_argv(version, options, assume=assume)
             rendered = _buildkitd_config.render_config(version, args["config"])
         except (_buildkitd_flags.BuildkitdFlagsError, _buildkitd_config.BuildkitdConfigError) as exc:
             self.fail(str(exc))
@@ -200,6 +213,7 @@ class ActionModule(DaemonAction):
             firewall_name=firewall_name, firewall_port=port,
             firewall_addresses=tuple(args["firewall_remote_addresses"] or ["Any"]),
             verify_argv=tuple(verify),
+            help_flags=tuple(assume),
         )
 
     # --- TLS ----------------------------------------------------------------------------------------------------
@@ -313,4 +327,16 @@ class ActionModule(DaemonAction):
                 raise ModuleFailure(f"{self.module_name}: {failure}{log}", changed=True, version=desired.version,
                                     log_tail=lines)
             result["workers"] = _buildkitd_verify.worker_facts(workers)
+        # After the worker check: a daemon that died is reported with its log, not as a missing pipe.
+        acls = [a for s, a in zip(recording.steps, recording.answers) if s.script == "pipe_acl"]
+        if acls:
+            result["pipe_access"] = acls[-1].get("access") or []
+            problems = _buildkitd.pipe_acl_problems(desired.groups, acls[-1])
+            if problems:
+                failure = f"buildkitd {desired.version} started but {' '.join(problems)}"
+                if plan.rollback:
+                    self.roll_back(host, desired, observed, plan.rollback, recording.steps, failure=failure,
+                                   log_tail=None)
+                raise ModuleFailure(f"{self.module_name}: {failure}", option="allowed_groups", changed=True,
+                                    version=desired.version)
         return result

@@ -178,7 +178,13 @@ options:
         type: str
         required: true
   hyperv_isolation:
-    description: Hyper-V isolated builds. No release up to 0.32.2 has the flag, so V(true) fails until the installed release has it.
+    description:
+      - Hyper-V isolated builds (C(--containerd-worker-hyperv-isolation)).
+      - No release up to 0.32.2 lists the flag in its C(--help), so V(true) fails for them before anything changes,
+        naming the version and the flag.
+      - For a newer release the binary decides. When that version is installed, its own C(--help) is read in the
+        same state read (no extra round trip) and V(true) fails before any change unless it lists the flag; when it
+        is being installed, its C(--register-service) refuses an unknown flag and the install is rolled back.
     type: bool
     default: false
   defender_exclusion:
@@ -273,6 +279,17 @@ workers:
   returned: when the service was started
   type: list
   elements: dict
+pipe_access:
+  description: The DACL of buildkitd's named pipe read after a start with O(allowed_groups) (sid, identity, type, rights).
+  returned: when the service was started with O(allowed_groups)
+  type: list
+  elements: dict
+  sample: [{sid: S-1-5-21-1-2-3-1001, identity: BUILDER1\docker-users, type: Allow, rights: "Write, Read, Synchronize"}]
+log_tail:
+  description: The last lines of O(log_file) when buildkitd failed to start, died after starting, or failed its worker check.
+  returned: on such a failure
+  type: list
+  elements: str
 rolled_back:
   description: Whether a failed upgrade was rolled back.
   returned: when an upgrade failed

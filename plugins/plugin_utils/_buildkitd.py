@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import ntpath
 import typing as t
 
 from . import _daemon
@@ -81,6 +82,8 @@ class Desired(_daemon.Desired):
     # Port and remote addresses of the TCP listener's rule; None: no rule (removed when found).
     firewall_port: int | None = None
     firewall_addresses: tuple[str, ...] = ()
+    # Flags the installed binary's --help must list (read in the state read with exe_help), e.g. Hyper-V's.
+    help_flags: tuple[str, ...] = ()
     # buildctl.exe argv (absolute exe first) that lists the workers after a start; empty: no check.
     verify_argv: tuple[str, ...] = ()
 
@@ -124,6 +127,8 @@ class Observed(_daemon.Observed):
     tls_sha256: dict[str, str | None] = dataclasses.field(default_factory=dict)
     # Host key files (tls_host_keys) whose ACL is not yet SYSTEM + Administrators only.
     tls_acl_stale: tuple[str, ...] = ()
+    # The installed binary's --help (exe_help), when it was read and the binary ran; else None.
+    help_text: str | None = None
 
     def missing_host_files(self, desired: Desired) -> list[tuple[str, str]]:
         """(option, path) of the user's host TLS files the state read did not find."""
@@ -145,18 +150,22 @@ def state_steps(desired: Desired, artifact_dir: str) -> list[Step]:
              *(Step("verify_file", {"Path": path}) for _option, path in desired.tls_host_files)]
     if desired.tls_host_keys:
         steps.append(Step("file_acl_private", {"Path": list(desired.tls_host_keys), "CheckOnly": True}))
+    if desired.help_flags:
+        steps.append(Step("exe_help", {"Path": ntpath.join(desired.install_dir, "bin", desired.daemon.exe_name)}))
     return steps
 
 
 def observe(answers: list[dict[str, t.Any]], parse_version: t.Callable[[str], str | None]) -> Observed:
     fields = _daemon.observed_fields(answers[0], parse_version)
     firewall = answers[1] if len(answers) > 1 else {}
-    files = [a for a in answers[2:] if "updated" not in a]
+    files = [a for a in answers[2:] if "sha256" in a or ("exists" in a and "help" not in a)]
     acl = [a for a in answers[2:] if "updated" in a]  # file_acl_private's CheckOnly answer
+    helps = [a for a in answers[2:] if "help" in a and a.get("exists") and a.get("rc") == 0]
     digests = {str(a.get("path") or "").lower(): (a.get("sha256") if a.get("exists") else None) for a in files}
     stale = tuple(str(p) for p in (acl[0].get("updated") or [])) if acl else ()
     return Observed(**fields, firewall_changes=bool(firewall.get("changed")),
-                    firewall_before=firewall.get("before") or None, tls_sha256=digests, tls_acl_stale=stale)
+                    firewall_before=firewall.get("before") or None, tls_sha256=digests, tls_acl_stale=stale,
+                    help_text=str(helps[0].get("help") or "") if helps else None)
 
 
 def _starts(desired: Desired, steps: list[Step]) -> bool:
@@ -201,8 +210,26 @@ def plan(desired: Desired, observed: Observed) -> Plan:
         result.add(f"{what} firewall rule {desired.firewall_name}", desired.firewall_step())
     if desired.verify_argv and _starts(desired, result.steps):
         # The log's tail, read right after the check in the same round trip: a failed check reports it.
-        result.steps += [verify_step(desired), log_tail_step(desired)]
+        # With allowed_groups, the pipe's DACL as buildkitd made it (read, never opening the pipe), checked after.
+        acl = [Step("pipe_acl", {"Name": desired.pipe_name})] if desired.groups else []
+        result.steps += [*acl, verify_step(desired), log_tail_step(desired)]
     return result
+
+
+def pipe_acl_problems(groups: t.Sequence[str], answer: t.Mapping[str, t.Any]) -> list[str]:
+    """Groups the pipe's DACL (pipe_acl's answer) does not allow to read and write, as messages."""
+    if not answer.get("exists"):
+        return [f"allowed_groups: the pipe \\\\.\\pipe\\{answer.get('name')} was not found to read its access list."]
+    access = [r for r in answer.get("access") or [] if isinstance(r, t.Mapping) and r.get("type") == "Allow"]
+    problems = []
+    for group in groups:
+        rights = [str(r.get("rights") or "") for r in access
+                  if str(r.get("identity") or "").rsplit("\\", 1)[-1].lower() == group.rsplit("\\", 1)[-1].lower()]
+        if not any(("Read" in r and "Write" in r) or "FullControl" in r for r in rights):
+            found = "; ".join(f"{r.get('identity')}: {r.get('rights')}" for r in access) or "no allow rule"
+            problems.append(f"allowed_groups: the pipe \\\\.\\pipe\\{answer.get('name')} does not let {group} read and "
+                            f"write (its DACL: {found}).")
+    return problems
 
 
 def log_tail_step(desired: Desired) -> Step:

@@ -65,3 +65,11 @@ def test_daemon_that_exits_during_start_fails_with_its_log_tail(play, simulator)
     run, result = play(CONTAINERD, BUILDKITD, faults={"service_start_fails": ["buildkitd"]})
     assert run.rc != 0 and "Traceback" not in run.stdout
     assert "exited right after start" in result["msg"] and "level=fatal" in result["msg"], result["msg"]
+
+
+def test_allowed_groups_pipe_dacl_is_read_after_start_and_grants_read_write(play, simulator):
+    run, result = play(CONTAINERD, ("win_buildkitd", {"version": "0.24.0", "allowed_groups": ["docker-users"]}))
+    assert run.rc == 0, run.stdout
+    granted = [r for r in result["pipe_access"] if r["identity"].lower().endswith("\\docker-users")]
+    assert granted and "Read" in granted[0]["rights"] and "Write" in granted[0]["rights"], result["pipe_access"]
+    assert "S-1-5-11" not in [r["sid"] for r in result["pipe_access"]]  # no blanket authenticated-users rule

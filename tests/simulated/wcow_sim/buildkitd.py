@@ -39,7 +39,7 @@ import typing as t
 
 from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args, split_win32
 from .local_security import find_group, pipe_acl_of
-from .registry import program, script
+from .registry import PROGRAMS, program, script
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "buildkitd"
 CAPTURED = ("0.13.2", "0.18.2", "0.20.2", "0.24.0", "0.32.2")
@@ -77,6 +77,16 @@ def flag_spec(host: Host, version: str) -> dict[str, bool]:
     for flag in ((host.fault("buildkitd_extra_flags") or {}).get(version) or []):
         spec[flag.lstrip("-")] = False
     return spec
+
+
+def _help_with_extra_flags(host: Host, version: str) -> str:
+    """--help of a release the fault buildkitd_extra_flags adds flags to: listed before --help, as urfave does."""
+    text = help_text(version)
+    extra = (host.fault("buildkitd_extra_flags") or {}).get(version) or []
+    if not extra:
+        return text
+    lines = "".join(f"   {flag:<77}(simulated future flag)\n" for flag in extra)
+    return text.replace("   --help, -h", lines + "   --help, -h", 1)
 
 
 class UsageError(Exception):
@@ -291,7 +301,7 @@ def buildkitd_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, str
     except UsageError as exc:
         return _usage(version, str(exc))
     if _true(values, "help") or _true(values, "h"):
-        return 0, help_text(version), ""
+        return 0, _help_with_extra_flags(host, version), ""
     if _true(values, "version") or _true(values, "v"):
         return 0, version_output(version) + "\n", ""
     register, unregister = _true(values, "register-service"), _true(values, "unregister-service")
@@ -446,3 +456,15 @@ def file_tail(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     count = int(params.get("Lines", 20))
     lines = host.read_text(path).splitlines()
     return {"path": path, "exists": True, "lines": lines[-count:] if count > 0 else [], "changed": False}
+
+
+@script("exe_help")
+def exe_help(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """`& $Path --help 2>&1`: the program's own help (through its simulated program), or exists=false."""
+    path = params["Path"]
+    if not host.exists(path):
+        return {"path": path, "exists": False, "rc": None, "help": None, "changed": False}
+    handler = PROGRAMS.get(ntpath.basename(path).lower())
+    rc, stdout, stderr = handler(host, path, ["--help"]) if handler else (1, "", f"{path}: not simulated")
+    text = "\n".join(line for line in (stdout + stderr).splitlines())
+    return {"path": path, "exists": True, "rc": rc, "help": text, "changed": False}

@@ -113,9 +113,9 @@ def test_mixed_forms_upload_only_the_pem_ones(play, simulator, tmp_path):
     assert play(("win_containerd", {"version": "2.1.5"}))[0].rc == 0
     pems = _pki(tmp_path)
     _put_on_host(simulator, pems, skip=("tls_ca",))
-    run, _result = play(("win_buildkitd", {"version": "0.24.0", "tcp": "0.0.0.0:1234",
-                                            "tls_cert": HOST_TLS["tls_cert"], "tls_key": HOST_TLS["tls_key"],
-                                            "tls_ca": pems["tls_ca"].decode()}))
+    args = {"version": "0.24.0", "tcp": "0.0.0.0:1234", "tls_cert": HOST_TLS["tls_cert"],
+            "tls_key": HOST_TLS["tls_key"], "tls_ca": pems["tls_ca"].decode()}
+    run, _result = play(("win_buildkitd", args))
     assert run.rc == 0, run.stdout
     state = simulator.state()
     assert r"c:\programdata\buildkitd\certs\ca.pem" in state["files"]

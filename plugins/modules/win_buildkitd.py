@@ -130,7 +130,7 @@ options:
     description:
       - Your own server certificate (with O(tls_key) and O(tls_ca)), in one of three forms.
       - PEM text (it contains C(-----BEGIN)), or a path on the controller; both are uploaded to O(tls_host_dir).
-      - A Windows absolute path (V(C:\pki\cert.pem), or UNC V(\\server\share\cert.pem)) of a file already on
+      - A Windows absolute path (C(C:\pki\cert.pem), or UNC C(\\server\share\cert.pem)) of a file already on
         the host; it is used where it is, never uploaded, and checked to exist in the same state read. A missing
         host file fails naming the option and path before anything changes. The module does not watch such files
         for later edits; restart the service yourself after replacing one.

@@ -12,15 +12,20 @@ from __future__ import annotations
 import ntpath
 import os
 import pathlib
+import re
 import typing as t
 
 from ansible.utils.display import Display
 
 from ..plugin_utils import _buildkitd, _buildkitd_config, _buildkitd_flags, _buildkitd_verify, _certs
 from ..plugin_utils._action import ModuleFailure
+from ..plugin_utils._host import HostError
 from ..plugin_utils._daemon_action import HOST_ARTIFACT_DIR, DaemonAction, daemon_argument_spec
 
 display = Display()
+
+# The option a planner's message starts with: "tcp: ...", "cni config_path: ...", "config.grpc: ...".
+_LEADING_OPTION = re.compile(r"^([a-z][a-z0-9_]*)\b")
 
 DEFAULT_TLS_HOST_DIR = r"C:\ProgramData\buildkitd\certs"
 DEFAULT_CA_DIR = "~/.local/share/wcow.buildkit/tls"
@@ -60,6 +65,13 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
 _Material = tuple[list[tuple[str, str]], list[str], dict[str, str], bool]
 
 
+def is_host_path(value: t.Any) -> bool:
+    r"""A Windows absolute path (C:\x or C:/x, or UNC \\server\share\x): a file on the host, not PEM text or a
+    controller path (no POSIX controller path starts with a drive letter or two backslashes)."""
+    text = str(value or "").strip()
+    return bool(re.match(r"^[A-Za-z]:[\\/]", text) or text.startswith("\\\\")) and "-----BEGIN " not in text
+
+
 class _Recording:
     """The host, remembering the steps and answers of its last run (the apply round trip)."""
 
@@ -86,6 +98,7 @@ class ActionModule(DaemonAction):
 
     _vars: dict[str, t.Any] = {}
     _tls_result: dict[str, t.Any] | None = None
+    _host_tls: tuple[tuple[str, str], ...] = ()
     _endpoint: str = _buildkitd_flags.DEFAULT_PIPE
 
     def execute(self, args: dict[str, t.Any], host: t.Any, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -96,8 +109,13 @@ class ActionModule(DaemonAction):
             result["tls"] = self._tls_result
         return result
 
-    def fail(self, message: str) -> t.NoReturn:
-        raise ModuleFailure(f"{self.module_name}: {message}")
+    def fail(self, message: str, option: str | None = None) -> t.NoReturn:
+        """Fail naming the option: given, else the one the message starts with ("tcp: ...", "cni config_path: ...",
+        "tls_key, tls_ca missing"), so that under the role only that option gets its "(role variable ...)"."""
+        if option is None:
+            match = _LEADING_OPTION.match(message)
+            option = match[1] if match and match[1] in self.argument_spec else None
+        raise ModuleFailure(f"{self.module_name}: {message}", option=option)
 
     # --- reading --------------------------------------------------------------------------------------------
 
@@ -108,6 +126,21 @@ class ActionModule(DaemonAction):
         return _buildkitd.observe(answers, _buildkitd_flags.version_from_output)
 
     def plan(self, desired: _buildkitd.Desired, observed: _buildkitd.Observed) -> t.Any:
+        missing = observed.missing_host_files(desired) if desired.state == "present" else []
+        if missing:
+            option, path = missing[0]
+            others = "".join(f"; {o}: {p} is missing too" for o, p in missing[1:])
+            self.fail(f"{option}: {path} does not exist on the host{others}. Copy it there first, or give the PEM text "
+                      "or a path on the controller instead (uploaded to tls_host_dir).", option=option)
+        if desired.state == "present" and desired.help_flags and observed.help_text is not None \
+                and observed.version == desired.version:
+            listed = _buildkitd_flags.flags_from_help(observed.help_text)
+            lacking = [flag for flag in desired.help_flags if flag not in listed]
+            if lacking:
+                self.fail(f"hyperv_isolation: the installed buildkit {observed.version} does not list "
+                          f"{', '.join(lacking)} in its --help; a release whose help shows it is needed. Leave "
+                          "hyperv_isolation false (process isolation), or choose such a version.",
+                          option="hyperv_isolation")
         return _buildkitd.plan(desired, observed)
 
     def warnings(self, desired: _buildkitd.Desired, observed: _buildkitd.Observed) -> list[str]:
@@ -144,8 +177,12 @@ class ActionModule(DaemonAction):
             "containerd_address": containerd_address, "cni": args["cni"],
             "hyperv_isolation": args["hyperv_isolation"],
         }
+        # Hyper-V: refused for every captured release (none has the flag); for a newer one the binary decides:
+        # its --help in the state read when it is installed, else its own --register-service (rolled back).
+        binary_decides = args["hyperv_isolation"] and _buildkitd_flags.hyperv_pending(version)
+        assume = frozenset([_buildkitd_flags.HYPERV_FLAG]) if binary_decides else frozenset()
         try:
-            argv = _buildkitd_flags.register_argv(version, options)
+            argv = _buildkitd_flags.register_argv(version, options, assume=assume)
             rendered = _buildkitd_config.render_config(version, args["config"])
         except (_buildkitd_flags.BuildkitdFlagsError, _buildkitd_config.BuildkitdConfigError) as exc:
             self.fail(str(exc))
@@ -171,9 +208,12 @@ class ActionModule(DaemonAction):
             extra_dirs=tuple(d for d in _buildkitd_flags.required_dirs(version, {"log_file": common["log_file"]})
                              if d.lower() != ntpath.dirname(common["log_file"]).lower()),
             tls_files=tuple(tls_files), tls_keys=tuple(tls_keys), tls_pending=pending,
+            tls_host_files=self._host_tls,
+            tls_host_keys=tuple(path for option, path in self._host_tls if option == "tls_key"),
             firewall_name=firewall_name, firewall_port=port,
             firewall_addresses=tuple(args["firewall_remote_addresses"] or ["Any"]),
             verify_argv=tuple(verify),
+            help_flags=tuple(assume),
         )
 
     # --- TLS ----------------------------------------------------------------------------------------------------
@@ -190,8 +230,8 @@ class ActionModule(DaemonAction):
             self.fail("tls_generate: give either tls_generate: true or your own tls_cert, tls_key and tls_ca, not both.")
         if any(own) and not all(own):
             missing = [k for k, v in zip(("tls_cert", "tls_key", "tls_ca"), own) if not v]
-            self.fail(f"{', '.join(missing)} missing: your own PKI needs tls_cert, tls_key and tls_ca (PEM text or "
-                      "controller paths).")
+            self.fail(f"{', '.join(missing)} missing: your own PKI needs tls_cert, tls_key and tls_ca (each PEM text, "
+                      "a controller path, or a Windows path of a file already on the host).")
         if args["tcp_insecure"] and (args["tls_generate"] or any(own)):
             self.fail("tcp_insecure: it turns TLS off, but TLS material was given; drop one of them.")
         if not args["tls_generate"] and not any(own):
@@ -201,15 +241,27 @@ class ActionModule(DaemonAction):
         paths = {k: ntpath.join(host_dir, name) for k, name in names}
         try:
             if any(own):
-                pems = {k: _certs.read_material(f"tls_{k}", args[f"tls_{k}"]) for k in ("cert", "key", "ca")}
-                problems = _certs.validate_material(pems["cert"], pems["key"], pems["ca"])
-                if problems:
-                    self.fail(" ".join(problems))
-                self._tls_result = {"generated": False}
-                return self._files(paths, pems), [paths["key"]], paths, False
+                return self._own_material(args, paths)
             return self._generate(args, paths)
         except _certs.CertError as exc:
             self.fail(str(exc))
+
+    def _own_material(self, args: dict[str, t.Any], paths: dict[str, str]) -> _Material:
+        """The user's PKI: each of tls_cert/tls_key/tls_ca is PEM text or a controller path (uploaded to
+        tls_host_dir), or a Windows absolute path (C:\\... or \\\\server\\share\\...) of a file already on the
+        host, used where it is (checked to exist in the state read)."""
+        on_host = {k: args[f"tls_{k}"] for k in ("cert", "key", "ca") if is_host_path(args[f"tls_{k}"])}
+        pems = {k: _certs.read_material(f"tls_{k}", args[f"tls_{k}"]) for k in ("cert", "key", "ca") if k not in on_host}
+        if not on_host:
+            problems = _certs.validate_material(pems["cert"], pems["key"], pems["ca"])
+            if problems:
+                self.fail(" ".join(problems))
+        self._tls_result = {"generated": False, "on_host": sorted(f"tls_{k}" for k in on_host)}
+        paths = {**paths, **on_host}
+        files = [(paths[k], pems[k].decode("ascii", errors="replace")) for k in ("ca", "cert", "key") if k in pems]
+        self._host_tls = tuple((f"tls_{k}", on_host[k]) for k in ("cert", "key", "ca") if k in on_host)
+        keys = [paths["key"]] if "key" in pems else []
+        return files, keys, paths, False
 
     @staticmethod
     def _files(paths: dict[str, str], pems: dict[str, bytes]) -> list[tuple[str, str]]:
@@ -249,6 +301,7 @@ class ActionModule(DaemonAction):
               observed: _buildkitd.Observed, plan: t.Any, result: dict[str, t.Any]) -> dict[str, t.Any]:
         recording = _Recording(host)
         result = super().apply(args, recording, desired, observed, plan, result)
+        tails = [a for s, a in zip(recording.steps, recording.answers) if s.script == "file_tail"]
         for step, answer in zip(recording.steps, recording.answers):
             if not _buildkitd.is_verify(step):
                 continue
@@ -262,9 +315,28 @@ class ActionModule(DaemonAction):
                 problems, workers = [str(exc)], []
             if problems:
                 failure = f"buildkitd {desired.version} started but its worker check failed: {' '.join(problems)}"
+                log_tail = tails[-1].get("lines") if tails else None
                 if plan.rollback:
                     self.roll_back(host, desired, observed, plan.rollback, recording.steps, failure=failure,
-                                   log_tail=[])
-                raise ModuleFailure(f"{self.module_name}: {failure}", changed=True, version=desired.version)
+                                   log_tail=log_tail)
+                try:
+                    lines = host.answer_strings(log_tail, "file_tail", "lines")
+                except HostError as exc:
+                    lines = [f"(log tail not shown: {exc.short_msg})"]
+                log = f" Last lines of {desired.log_file}:\n" + "\n".join(lines) if lines else ""
+                raise ModuleFailure(f"{self.module_name}: {failure}{log}", changed=True, version=desired.version,
+                                    log_tail=lines)
             result["workers"] = _buildkitd_verify.worker_facts(workers)
+        # After the worker check: a daemon that died is reported with its log, not as a missing pipe.
+        acls = [a for s, a in zip(recording.steps, recording.answers) if s.script == "pipe_acl"]
+        if acls:
+            result["pipe_access"] = acls[-1].get("access") or []
+            problems = _buildkitd.pipe_acl_problems(desired.groups, acls[-1])
+            if problems:
+                failure = f"buildkitd {desired.version} started but {' '.join(problems)}"
+                if plan.rollback:
+                    self.roll_back(host, desired, observed, plan.rollback, recording.steps, failure=failure,
+                                   log_tail=None)
+                raise ModuleFailure(f"{self.module_name}: {failure}", option="allowed_groups", changed=True,
+                                    version=desired.version)
         return result

@@ -127,13 +127,25 @@ options:
     elements: str
     default: []
   tls_cert:
-    description: Your own server certificate, PEM text or a controller path (with O(tls_key) and O(tls_ca)).
+    description:
+      - Your own server certificate (with O(tls_key) and O(tls_ca)), in one of three forms.
+      - PEM text (it contains C(-----BEGIN)), or a path on the controller; both are uploaded to O(tls_host_dir).
+      - A Windows absolute path (C(C:\pki\cert.pem), or UNC C(\\server\share\cert.pem)) of a file already on
+        the host; it is used where it is, never uploaded, and checked to exist in the same state read. A missing
+        host file fails naming the option and path before anything changes. The module does not watch such files
+        for later edits; restart the service yourself after replacing one.
+      - The forms can be mixed per option. When all three are PEM text or controller paths, the certificate is
+        checked against its key and CA on the controller.
     type: str
   tls_key:
-    description: The key of O(tls_cert), PEM text or a controller path.
+    description:
+      - The key of O(tls_cert), in the same three forms (PEM text, controller path, or a Windows path on the host).
+      - The key file on the host, uploaded or yours, gets an ACL of SYSTEM and Administrators only (inheritance off),
+        checked on every run and restored when loosened.
+      - This option is C(no_log), so its value (a host path too) is shown masked in messages.
     type: str
   tls_ca:
-    description: The CA that signs client certificates (and O(tls_cert)), PEM text or a controller path.
+    description: The CA that signs client certificates (and O(tls_cert)), in the same three forms as O(tls_cert).
     type: str
   tls_host_dir:
     description: Host folder the TLS files are written to; the key gets an ACL of SYSTEM and Administrators only.
@@ -166,7 +178,13 @@ options:
         type: str
         required: true
   hyperv_isolation:
-    description: Hyper-V isolated builds. No release up to 0.32.2 has the flag, so V(true) fails until the installed release has it.
+    description:
+      - Hyper-V isolated builds (C(--containerd-worker-hyperv-isolation)).
+      - No release up to 0.32.2 lists the flag in its C(--help), so V(true) fails for them before anything changes,
+        naming the version and the flag.
+      - For a newer release the binary decides. When that version is installed, its own C(--help) is read in the
+        same state read (no extra round trip) and V(true) fails before any change unless it lists the flag; when it
+        is being installed, its C(--register-service) refuses an unknown flag and the install is rolled back.
     type: bool
     default: false
   defender_exclusion:
@@ -261,6 +279,17 @@ workers:
   returned: when the service was started
   type: list
   elements: dict
+pipe_access:
+  description: The DACL of buildkitd's named pipe read after a start with O(allowed_groups) (sid, identity, type, rights).
+  returned: when the service was started with O(allowed_groups)
+  type: list
+  elements: dict
+  sample: [{sid: S-1-5-21-1-2-3-1001, identity: BUILDER1\docker-users, type: Allow, rights: "Write, Read, Synchronize"}]
+log_tail:
+  description: The last lines of O(log_file) when buildkitd failed to start, died after starting, or failed its worker check.
+  returned: on such a failure
+  type: list
+  elements: str
 rolled_back:
   description: Whether a failed upgrade was rolled back.
   returned: when an upgrade failed

@@ -13,7 +13,8 @@ shared one in `_daemon`; here is what makes it buildkitd's:
 - TLS files for the TCP listener written to the host (keys SYSTEM/Administrators only), a change
   restarts the service once;
 - one scoped firewall rule for the TCP port, removed with the service;
-- `buildctl.exe debug workers` through the pipe after every start, checked by `_buildkitd_verify`.
+- `buildctl.exe debug workers` through the pipe after every start, checked by `_buildkitd_verify`, then
+  the tail of buildkitd's log (`file_tail`), so a daemon that started and then died is reported with it.
 
 Pure functions, no I/O. Each step is a host script of the same name in `scripts/`.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import ntpath
 import typing as t
 
 from . import _daemon
@@ -70,12 +72,18 @@ class Desired(_daemon.Desired):
     # (host path, PEM text) of the TLS files; the keys among them get a private ACL.
     tls_files: tuple[tuple[str, str], ...] = ()
     tls_keys: tuple[str, ...] = ()
+    # (option, path) of TLS files the user keeps on the host (tls_cert: 'C:\\pki\\cert.pem'): never uploaded,
+    # checked to exist in the state read; the keys among them (tls_host_keys) get the private ACL too.
+    tls_host_files: tuple[tuple[str, str], ...] = ()
+    tls_host_keys: tuple[str, ...] = ()
     # Certificates not made yet (check mode without a CA on the controller): the change is only reported.
     tls_pending: bool = False
     firewall_name: str = "wcow.buildkit-buildkitd-tcp"
     # Port and remote addresses of the TCP listener's rule; None: no rule (removed when found).
     firewall_port: int | None = None
     firewall_addresses: tuple[str, ...] = ()
+    # Flags the installed binary's --help must list (read in the state read with exe_help), e.g. Hyper-V's.
+    help_flags: tuple[str, ...] = ()
     # buildctl.exe argv (absolute exe first) that lists the workers after a start; empty: no check.
     verify_argv: tuple[str, ...] = ()
 
@@ -117,6 +125,14 @@ class Observed(_daemon.Observed):
     firewall_changes: bool = False
     firewall_before: dict[str, t.Any] | None = None
     tls_sha256: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    # Host key files (tls_host_keys) whose ACL is not yet SYSTEM + Administrators only.
+    tls_acl_stale: tuple[str, ...] = ()
+    # The installed binary's --help (exe_help), when it was read and the binary ran; else None.
+    help_text: str | None = None
+
+    def missing_host_files(self, desired: Desired) -> list[tuple[str, str]]:
+        """(option, path) of the user's host TLS files the state read did not find."""
+        return [(option, path) for option, path in desired.tls_host_files if not self.tls_sha256.get(path.lower())]
 
     @property
     def docker_containerd(self) -> bool:
@@ -129,16 +145,27 @@ class Observed(_daemon.Observed):
 
 def state_steps(desired: Desired, artifact_dir: str) -> list[Step]:
     """Everything the plan decides on, in one round trip: daemon_state, the rule (CheckOnly), the TLS files."""
-    return [_daemon.state_step(desired, artifact_dir), desired.firewall_step(check_only=True),
-            *(Step("verify_file", {"Path": path}) for path, _content in desired.tls_files)]
+    steps = [_daemon.state_step(desired, artifact_dir), desired.firewall_step(check_only=True),
+             *(Step("verify_file", {"Path": path}) for path, _content in desired.tls_files),
+             *(Step("verify_file", {"Path": path}) for _option, path in desired.tls_host_files)]
+    if desired.tls_host_keys:
+        steps.append(Step("file_acl_private", {"Path": list(desired.tls_host_keys), "CheckOnly": True}))
+    if desired.help_flags:
+        steps.append(Step("exe_help", {"Path": ntpath.join(desired.install_dir, "bin", desired.daemon.exe_name)}))
+    return steps
 
 
 def observe(answers: list[dict[str, t.Any]], parse_version: t.Callable[[str], str | None]) -> Observed:
     fields = _daemon.observed_fields(answers[0], parse_version)
     firewall = answers[1] if len(answers) > 1 else {}
-    digests = {str(a.get("path") or "").lower(): (a.get("sha256") if a.get("exists") else None) for a in answers[2:]}
+    files = [a for a in answers[2:] if "sha256" in a or ("exists" in a and "help" not in a)]
+    acl = [a for a in answers[2:] if "updated" in a]  # file_acl_private's CheckOnly answer
+    helps = [a for a in answers[2:] if "help" in a and a.get("exists") and a.get("rc") == 0]
+    digests = {str(a.get("path") or "").lower(): (a.get("sha256") if a.get("exists") else None) for a in files}
+    stale = tuple(str(p) for p in (acl[0].get("updated") or [])) if acl else ()
     return Observed(**fields, firewall_changes=bool(firewall.get("changed")),
-                    firewall_before=firewall.get("before") or None, tls_sha256=digests)
+                    firewall_before=firewall.get("before") or None, tls_sha256=digests, tls_acl_stale=stale,
+                    help_text=str(helps[0].get("help") or "") if helps else None)
 
 
 def _starts(desired: Desired, steps: list[Step]) -> bool:
@@ -173,12 +200,40 @@ def plan(desired: Desired, observed: Observed) -> Plan:
                        Step("service_start", {"Name": desired.service_name, "PipeName": desired.pipe_name,
                                               "LogFile": desired.log_file, "Require": True,
                                               "TimeoutSeconds": desired.start_timeout}))
+    if observed.tls_acl_stale:
+        # The user's own key on the host: readable by SYSTEM and Administrators only, as a key we write is.
+        # First, so that buildkitd never starts while the key is readable by others.
+        result.add(f"restrict the ACL of {', '.join(observed.tls_acl_stale)} to SYSTEM and Administrators")
+        result.steps[:0] = [Step("file_acl_private", {"Path": list(observed.tls_acl_stale)})]
     if observed.firewall_changes:
         what = "configure" if desired.firewall_port else "remove"
         result.add(f"{what} firewall rule {desired.firewall_name}", desired.firewall_step())
     if desired.verify_argv and _starts(desired, result.steps):
-        result.steps.append(verify_step(desired))
+        # The log's tail, read right after the check in the same round trip: a failed check reports it.
+        # With allowed_groups, the pipe's DACL as buildkitd made it (read, never opening the pipe), checked after.
+        acl = [Step("pipe_acl", {"Name": desired.pipe_name})] if desired.groups else []
+        result.steps += [*acl, verify_step(desired), log_tail_step(desired)]
     return result
+
+
+def pipe_acl_problems(groups: t.Sequence[str], answer: t.Mapping[str, t.Any]) -> list[str]:
+    """Groups the pipe's DACL (pipe_acl's answer) does not allow to read and write, as messages."""
+    if not answer.get("exists"):
+        return [f"allowed_groups: the pipe \\\\.\\pipe\\{answer.get('name')} was not found to read its access list."]
+    access = [r for r in answer.get("access") or [] if isinstance(r, t.Mapping) and r.get("type") == "Allow"]
+    problems = []
+    for group in groups:
+        rights = [str(r.get("rights") or "") for r in access
+                  if str(r.get("identity") or "").rsplit("\\", 1)[-1].lower() == group.rsplit("\\", 1)[-1].lower()]
+        if not any(("Read" in r and "Write" in r) or "FullControl" in r for r in rights):
+            found = "; ".join(f"{r.get('identity')}: {r.get('rights')}" for r in access) or "no allow rule"
+            problems.append(f"allowed_groups: the pipe \\\\.\\pipe\\{answer.get('name')} does not let {group} read and "
+                            f"write (its DACL: {found}).")
+    return problems
+
+
+def log_tail_step(desired: Desired) -> Step:
+    return Step("file_tail", {"Path": desired.log_file, "Lines": 20})
 
 
 def verify_step(desired: Desired) -> Step:

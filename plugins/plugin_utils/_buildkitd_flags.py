@@ -15,15 +15,14 @@ Decisions written down once:
 
 * CDI (0.20+): buildkitd warns at every start unless its spec folder exists
   (buildkit issue 6084).  CDI injects devices into Linux containers; a Windows
-  build has no use for it, so ``--cdi-disabled`` is passed by default.  Asked for
-  (``cdi: true``), the spec folder is passed with ``--cdi-spec-dir`` and listed by
-  ``required_dirs`` for the planner to create before the first start.
+  build has no use for it, so ``--cdi-disabled`` is always passed to a release
+  that has it (win_buildkitd has no option to keep CDI on).
 * CNI defaults moved in 0.22 (``C:\\ProgramData\\buildkitd\\{cni.json,bin}`` ->
   ``C:\\Program Files\\containerd\\cni\\{conf\\0-containerd-nat.conf,bin}``): paths
   are always passed explicitly when networking is configured.
-* Hyper-V isolation: no release up to 0.32.2 has a flag.  ``available_flags`` reads
-  the installed binary's ``--help`` when the planner has it, so the request works
-  as soon as a release shows ``--containerd-worker-hyperv-isolation``.
+* Hyper-V isolation: no release up to 0.32.2 has a flag.  For a newer release
+  (``hyperv_pending``) the flag is assumed and the binary decides: the installed
+  one's ``--help`` (read in the state read), else its own ``--register-service``.
 """
 
 from __future__ import annotations
@@ -54,7 +53,6 @@ DEFAULT_PIPE = "npipe:////./pipe/buildkitd"
 DEFAULT_CONTAINERD_ADDRESS = r"\\.\pipe\containerd-containerd"
 DEFAULT_CONFIG = r"C:\ProgramData\buildkitd\buildkitd.toml"
 DEFAULT_ROOT = r"C:\ProgramData\buildkitd\.buildstate"
-DEFAULT_CDI_DIR = r"C:\ProgramData\buildkitd\cdi"
 HYPERV_FLAG = "--containerd-worker-hyperv-isolation"
 
 # flag -> (first release that has it, first release without it or None).  Where a change falls between
@@ -208,16 +206,24 @@ def _groups(value: t.Any) -> list[str]:
     return groups
 
 
-def register_argv(version: str, options: Mapping[str, t.Any], help_text: str | None = None) -> list[str]:
+def hyperv_pending(version: str) -> bool:
+    """True when only the binary can say whether ``version`` has HYPERV_FLAG: a release newer than every
+    captured --help (for those, the captures say it has none)."""
+    return parse_version(version) > parse_version(NEWEST_KNOWN)
+
+
+def register_argv(version: str, options: Mapping[str, t.Any], help_text: str | None = None,
+                  assume: frozenset[str] = frozenset()) -> list[str]:
     """The argv of ``buildkitd.exe --register-service`` for ``version`` (argv[0] is the exe itself).
 
     ``options`` (all optional but ``exe``): exe, service_name, config, root, log_file, debug, tcp (host:port),
     tls ({cert, key, ca} host paths), tcp_insecure, allowed_groups, containerd_address,
-    cni ({config_path, binary_dir}), cdi (bool, default False), cdi_dir, hyperv_isolation.
+    cni ({config_path, binary_dir}), hyperv_isolation.
     ``help_text`` is the installed binary's --help, when known: it decides which flags exist.
+    ``assume``: flags taken as present until the binary's own --help (or its registration) says otherwise.
     """
     check_supported(version)
-    flags = available_flags(version, help_text)
+    flags = available_flags(version, help_text) | assume
     argv = [_absolute("install_dir", options.get("exe")), "--register-service",
             "--service-name", str(options.get("service_name") or "buildkitd")]
     argv += ["--config", _absolute("config", options.get("config") or DEFAULT_CONFIG)]
@@ -271,12 +277,7 @@ def register_argv(version: str, options: Mapping[str, t.Any], help_text: str | N
                  "--containerd-cni-binary-dir", _absolute("cni binary_dir", cni["binary_dir"])]
 
     if "--cdi-disabled" in flags:
-        if options.get("cdi"):
-            argv += ["--cdi-spec-dir", _absolute("cdi_dir", options.get("cdi_dir") or DEFAULT_CDI_DIR)]
-        else:
-            argv.append("--cdi-disabled")
-    elif options.get("cdi"):
-        _need(flags, "--cdi-spec-dir", version, "0.20.0", "cdi")
+        argv.append("--cdi-disabled")
 
     if options.get("hyperv_isolation"):
         if HYPERV_FLAG not in flags:
@@ -292,11 +293,8 @@ def register_argv(version: str, options: Mapping[str, t.Any], help_text: str | N
 
 
 def required_dirs(version: str, options: Mapping[str, t.Any]) -> list[str]:
-    """Folders that must exist before buildkitd starts: its log folder (opening the log never creates it)
-    and the CDI spec folder when CDI is kept on."""
+    """Folders that must exist before buildkitd starts: its log folder (opening the log never creates it)."""
     dirs = []
     if options.get("log_file"):
         dirs.append(ntpath.dirname(_absolute("log_file", options["log_file"])))
-    if options.get("cdi") and _at_least(version, "0.20.0"):
-        dirs.append(_absolute("cdi_dir", options.get("cdi_dir") or DEFAULT_CDI_DIR))
     return dirs

@@ -35,3 +35,21 @@ def test_role_publishes_the_tcp_endpoint_and_client_bundle(simulator, fake_githu
     facts = run.result()["msg"]
     assert facts["endpoint"] == "tcp://sim-host:1234"
     assert pathlib.Path(facts["cert"]) == pki / "client" / "cert.pem" and pathlib.Path(facts["cert"]).is_file()
+
+
+def test_role_errors_name_the_role_variable(simulator, fake_github, tmp_path):
+    """win_buildkitd's own refusals name the option and, under the role, the variable the user set."""
+    run = simulator.run(simulator.playbook(_play(fake_github, tmp_path, {"buildkitd_tcp": "0.0.0.0:1234"})))
+    assert run.rc != 0 and "Traceback" not in run.stdout
+    msg = run.result()["msg"]
+    assert "tcp (role variable buildkitd_tcp):" in msg, msg
+    # only the option the error is about: the fix it names (tcp_insecure) was not set by the user
+    assert "buildkitd_tcp_insecure" not in msg, msg
+    assert "buildkitd" not in simulator.state()["services"]
+
+
+def test_role_version_refusal_names_the_role_variable(simulator, fake_github, tmp_path):
+    run = simulator.run(simulator.playbook(_play(fake_github, tmp_path, {"buildkitd_hyperv_isolation": True})))
+    assert run.rc != 0
+    msg = run.result()["msg"]
+    assert "hyperv_isolation (role variable buildkitd_hyperv_isolation):" in msg and "0.24.0" in msg, msg

@@ -70,7 +70,9 @@ def test_registration_adds_dependency_and_start_waits_for_containerd_then_verifi
     assert steps[start].params["Name"] == "containerd" and steps[start].params["PipeName"] == "containerd-containerd"
     own = [i for i, s in enumerate(steps) if s.script == "service_start" and s.params["Name"] == "buildkitd"]
     assert configure < group < start < own[0]
-    assert _buildkitd.is_verify(steps[-1]) and steps[-1].params["FailOnError"] is False
+    assert _buildkitd.is_verify(steps[-2]) and steps[-2].params["FailOnError"] is False
+    # then the log's tail, in the same round trip, for a check that fails
+    assert steps[-1].script == "file_tail" and steps[-1].params["Path"] == desired.log_file
 
 
 def test_changed_tls_file_is_written_private_and_restarts_once():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import pytest
@@ -98,7 +99,7 @@ def test_private_acl_set_once_and_missing_file_refused(host):
     key = r"C:\ProgramData\buildkitd\tls\key.pem"
     host.write_file(key, b"-----BEGIN PRIVATE KEY-----")
     first = run(host, "file_acl_private", Path=[key])
-    assert first == {"path": [key], "changed": True, "updated": [key]}
+    assert first == {"path": [key], "changed": True, "updated": [key], "missing": []}
     acl = host.file(key)["acl"]
     assert acl["protected"] and sorted(r["sid"] for r in acl["access"]) == ["S-1-5-18", "S-1-5-32-544"]
     assert run(host, "file_acl_private", Path=[key])["changed"] is False
@@ -107,6 +108,20 @@ def test_private_acl_set_once_and_missing_file_refused(host):
     assert run(host, "file_acl_private", Path=[key])["changed"] is True
     with pytest.raises(ScriptFailure, match="does not exist"):
         run(host, "file_acl_private", Path=[key, r"C:\nope.pem"])
+
+
+def test_private_acl_check_only_reports_and_changes_nothing(host):
+    key = r"C:\pki\key.pem"
+    host.write_file(key, b"-----BEGIN PRIVATE KEY-----")
+    loose = {"protected": False, "access": [{"sid": "S-1-1-0", "identity": "Everyone", "type": "Allow",
+                                             "rights": "ReadAndExecute, Synchronize"}]}
+    host.file(key)["acl"] = json.loads(json.dumps(loose))
+    answer = run(host, "file_acl_private", Path=[key, r"C:\pki\nope.pem"], CheckOnly=True)
+    assert answer == {"path": [key, r"C:\pki\nope.pem"], "changed": True, "updated": [key],
+                      "missing": [r"C:\pki\nope.pem"]}
+    assert host.file(key)["acl"] == loose
+    run(host, "file_acl_private", Path=[key])
+    assert run(host, "file_acl_private", Path=[key], CheckOnly=True)["changed"] is False
 
 
 def _buildkitd(host, version, *flags):

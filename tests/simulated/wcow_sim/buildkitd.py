@@ -19,6 +19,9 @@ Modelled on the real Windows binaries and buildkit's source, never on our script
 * ``buildctl.exe debug workers`` answers what the running daemon reports: the table,
   ``-v`` verbose form or ``--format '{{json .}}'`` (cmd/buildctl/debug/workers.go).
 
+The fault ``buildkitd_dies_after_start`` (service names, ``name@version``) makes a daemon that booted
+and served its pipe die at the first client connection, logging what a lost containerd looks like.
+
 The fault ``buildkitd_extra_flags`` ({version: [flag, ...]}) adds flags to a release's
 help, to stand in for a future release (e.g. one with --containerd-worker-hyperv-isolation).
 """
@@ -34,9 +37,9 @@ import re
 import tomllib
 import typing as t
 
-from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args
+from .host import SERVICE_RUNNERS, Host, ServiceStartFailed, join_args, split_win32
 from .local_security import find_group, pipe_acl_of
-from .registry import program
+from .registry import PROGRAMS, program, script
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "buildkitd"
 CAPTURED = ("0.13.2", "0.18.2", "0.20.2", "0.24.0", "0.32.2")
@@ -74,6 +77,16 @@ def flag_spec(host: Host, version: str) -> dict[str, bool]:
     for flag in ((host.fault("buildkitd_extra_flags") or {}).get(version) or []):
         spec[flag.lstrip("-")] = False
     return spec
+
+
+def _help_with_extra_flags(host: Host, version: str) -> str:
+    """--help of a release the fault buildkitd_extra_flags adds flags to: listed before --help, as urfave does."""
+    text = help_text(version)
+    extra = (host.fault("buildkitd_extra_flags") or {}).get(version) or []
+    if not extra:
+        return text
+    lines = "".join(f"   {flag:<77}(simulated future flag)\n" for flag in extra)
+    return text.replace("   --help, -h", lines + "   --help, -h", 1)
 
 
 class UsageError(Exception):
@@ -288,7 +301,7 @@ def buildkitd_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, str
     except UsageError as exc:
         return _usage(version, str(exc))
     if _true(values, "help") or _true(values, "h"):
-        return 0, help_text(version), ""
+        return 0, _help_with_extra_flags(host, version), ""
     if _true(values, "version") or _true(values, "v"):
         return 0, version_output(version) + "\n", ""
     register, unregister = _true(values, "register-service"), _true(values, "unregister-service")
@@ -320,6 +333,20 @@ _BUILDCTL_GLOBAL = {"debug": False, "addr": True, "log-format": True, "tlsserver
 _WORKERS_FLAGS = {"filter": True, "f": True, "verbose": False, "v": False, "format": True}
 
 
+def _die(host: Host, service: dict[str, t.Any]) -> None:
+    """The daemon exits: its pipe goes, the SCM reports Stopped, and its log says why (as buildkitd logs a lost
+    containerd connection: the worker's gRPC client fails, then the process exits with logrus' fatal line)."""
+    argv = split_win32(service["command_line"])
+    flag = "--containerd-worker-addr"
+    address = argv[argv.index(flag) + 1] if flag in argv[:-1] else "\\\\.\\pipe\\containerd-containerd"
+    host.append_log(argv, 'level=error msg="failed to list containerd worker state" error="rpc error: code = '
+                          'Unavailable desc = connection error: transport: Error while dialing: open '
+                          f'{address}: The pipe has been ended."')
+    host.append_log(argv, 'level=fatal msg="containerd worker: connection to containerd lost, exiting"')
+    service.update(status="Stopped", pipe=None)
+    host.event("service_died", service["name"])
+
+
 def _unavailable(detail: str) -> tuple[int, str, str]:
     return 1, "", (f'error: failed to list workers: Unavailable: connection error: desc = "transport: {detail}"\n')
 
@@ -329,6 +356,9 @@ def _connect(host: Host, values: dict[str, list[str]]) -> tuple[dict[str, t.Any]
     for service in host.state["services"].values():
         daemon = service.get("buildkitd")
         if service["status"] != "Running" or not daemon:
+            continue
+        if host._fault_names("buildkitd_dies_after_start", service["name"], daemon["version"]):  # pylint: disable=protected-access
+            _die(host, service)
             continue
         if _pipe_name(address) and service.get("pipe") == _pipe_name(address):
             return daemon, None
@@ -415,3 +445,26 @@ def buildctl_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, str]
     if _true(options, "verbose") or _true(options, "v"):
         return 0, _workers_verbose(worker), ""
     return 0, f"ID\t\t\t\tPLATFORMS\n{worker['id']}\twindows/amd64\n", ""
+
+
+@script("file_tail")
+def file_tail(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Get-Content -Tail: the last lines of a text file (CRLF or LF), missing file answered, not thrown."""
+    path = params["Path"]
+    if host.file(path) is None:
+        return {"path": path, "exists": False, "lines": [], "changed": False}
+    count = int(params.get("Lines", 20))
+    lines = host.read_text(path).splitlines()
+    return {"path": path, "exists": True, "lines": lines[-count:] if count > 0 else [], "changed": False}
+
+
+@script("exe_help")
+def exe_help(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """`& $Path --help 2>&1`: the program's own help (through its simulated program), or exists=false."""
+    path = params["Path"]
+    if not host.exists(path):
+        return {"path": path, "exists": False, "rc": None, "help": None, "changed": False}
+    handler = PROGRAMS.get(ntpath.basename(path).lower())
+    rc, stdout, stderr = handler(host, path, ["--help"]) if handler else (1, "", f"{path}: not simulated")
+    text = "\n".join(line for line in (stdout + stderr).splitlines())
+    return {"path": path, "exists": True, "rc": rc, "help": text, "changed": False}

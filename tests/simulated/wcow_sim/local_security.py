@@ -169,19 +169,27 @@ PRIVATE_ACL = [_rule(SYSTEM, FULL_CONTROL), _rule(ADMINISTRATORS, FULL_CONTROL)]
 @script("file_acl_private")
 def file_acl_private(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     """A file entry's acl {protected, access:[rules]}; without one it inherits from its folder (not private)."""
-    updated = []
+    updated, missing = [], []
+    check_only = bool(params.get("CheckOnly"))
     for path in params["Path"]:
         entry = host.file(path)
         if entry is None:
+            if check_only:
+                missing.append(path)
+                continue
             raise ScriptFailure(f"Cannot find path '{path}' because it does not exist.")
-        acl = entry.setdefault("acl", {})
+        acl = entry.get("acl") or {}
         if acl.get("protected") and sorted(r["sid"] for r in acl.get("access", [])) == ["S-1-5-18", "S-1-5-32-544"] \
                 and all(r["rights"] == FULL_CONTROL and r["type"] == "Allow" for r in acl["access"]):
             continue
+        if check_only:
+            updated.append(path)
+            continue
+        acl = entry.setdefault("acl", {})
         acl.update(protected=True, access=[dict(r) for r in PRIVATE_ACL])
         host.event("file_acl_private", path)
         updated.append(path)
-    return {"path": list(params["Path"]), "changed": bool(updated), "updated": updated}
+    return {"path": list(params["Path"]), "changed": bool(updated), "updated": updated, "missing": missing}
 
 
 def pipe_acl_of(host: Host, version: tuple[int, ...], groups: list[str]) -> list[dict[str, str]]:

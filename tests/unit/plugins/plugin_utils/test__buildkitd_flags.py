@@ -63,14 +63,6 @@ def test_cdi_is_disabled_from_0_20_so_no_warning_is_left(version, cdi_flag):
     assert bf.required_dirs(version, {"exe": EXE}) == []
 
 
-def test_cdi_kept_on_passes_and_needs_its_folder():
-    argv = bf.register_argv("0.20.2", {"exe": EXE, "cdi": True})
-    assert "--cdi-disabled" not in argv and _value(argv, "--cdi-spec-dir") == [bf.DEFAULT_CDI_DIR]
-    assert bf.required_dirs("0.20.2", {"exe": EXE, "cdi": True}) == [bf.DEFAULT_CDI_DIR]
-    with pytest.raises(BuildkitdVersionError, match=r"cdi: buildkit 0\.18\.2 has no --cdi-spec-dir; 0\.20\.0"):
-        bf.register_argv("0.18.2", {"exe": EXE, "cdi": True})
-
-
 def test_log_folder_must_exist_before_start():
     assert bf.required_dirs("0.13.2", {"log_file": r"C:\ProgramData\buildkitd\logs\b.log"}) == [
         r"C:\ProgramData\buildkitd\logs"]

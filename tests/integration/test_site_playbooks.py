@@ -1,0 +1,62 @@
+"""playbooks/upgrade.yml and playbooks/uninstall.yml on simulated hosts (a rollout that stops, a teardown that keeps data)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+OLD = {"containerd_version": "2.1.5", "buildkitd_version": "0.20.2"}
+NEW = {"containerd_version": "2.2.7", "buildkitd_version": "0.24.0"}
+
+
+def _extra(fake_github, tmp_path, versions: dict[str, str], **more) -> list[str]:
+    values = dict(versions, **more)
+    for role in ("containerd", "buildkitd"):
+        values.update({f"{role}_{k}": v for k, v in fake_github.options(cache_dir=str(tmp_path / "cache")).items()})
+    return ["-e", json.dumps(values)]
+
+
+def _running(state: dict, service: str) -> str | None:
+    record = state["services"].get(service)
+    return record["running_version"] if record and record["status"] == "Running" else None
+
+
+def _versions(simulator, host: str) -> tuple[str | None, str | None]:
+    state = simulator.state(host)
+    return _running(state, "containerd"), _running(state, "buildkitd")
+
+
+def _site(simulator, fake_github, tmp_path, hosts, versions=None):
+    run = simulator.run(REPO / "playbooks" / "site.yml", hosts, *_extra(fake_github, tmp_path, versions or OLD))
+    assert run.rc == 0, run.stdout + run.stderr
+    return run
+
+
+def test_upgrade_goes_one_builder_at_a_time(simulator, fake_github, tmp_path):
+    hosts = {"b1": {}, "b2": {}}
+    _site(simulator, fake_github, tmp_path, hosts)
+    run = simulator.run(REPO / "playbooks" / "upgrade.yml", hosts, *_extra(fake_github, tmp_path, NEW))
+    assert run.rc == 0, run.stdout + run.stderr
+    assert _versions(simulator, "b1") == _versions(simulator, "b2") == ("2.2.7", "0.24.0")
+    # b1's batch (containerd then buildkitd) finished before b2's began.
+    play = run.stdout.split("PLAY [Upgrade the Windows builders one at a time]")
+    assert len(play) == 3, run.stdout  # one play header per batch of serial: 1
+    assert "[b1]" in play[1] and "[b2]" not in play[1] and "[b2]" in play[2] and "[b1]" not in play[2]
+
+
+def test_a_failed_upgrade_stops_the_rollout_and_leaves_the_others_untouched(simulator, fake_github, tmp_path):
+    hosts = {"b1": {}, "b2": {}}
+    _site(simulator, fake_github, tmp_path, hosts)
+    before_b2 = simulator.state("b2")
+    # The new buildkitd exits right after it starts on b1 (the first builder of the rollout).
+    faulty = {"b1": {"sim_faults": {"service_start_fails": ["buildkitd@0.24.0"]}}, "b2": {}}
+    run = simulator.run(REPO / "playbooks" / "upgrade.yml", faulty, *_extra(fake_github, tmp_path, NEW))
+    assert run.rc != 0
+    assert run.recap["b1"]["failed"] == 1, run.stdout
+    # b1: win_buildkitd put the old buildkitd back; containerd's upgrade had succeeded before it.
+    assert _versions(simulator, "b1") == ("2.2.7", "0.20.2")
+    # The rollout stopped: b2 was never contacted (same state, byte for byte) and has no task in the output.
+    assert "[b2]" not in run.stdout and "b2" not in run.recap
+    assert simulator.state("b2") == before_b2
+    assert _versions(simulator, "b2") == ("2.1.5", "0.20.2")

@@ -40,7 +40,7 @@ def base_image(build: int, edition: str = "server", override: str | None = None)
     raise NoBaseImage(
         f"Windows build {build} ({edition}) has no nanoserver image it can run with process isolation: "
         f"an image must have the host's build ({known}; Windows 11 builds 22000-22631 also run ltsc2022). "
-        "Set smoke_test_base_image to an image built for this host, or run the smoke test on a supported build.")
+        "Set base_image to an image built for this host, or run the smoke test on a supported build.")
 
 
 def dockerfile(image: str, network_url: str | None = None) -> str:

@@ -27,7 +27,8 @@ import re
 import typing as t
 
 from .buildkitd import _BUILDCTL_GLOBAL, UsageError, _connect, parse_flags
-from .host import Host
+from .host import Host, ScriptFailure, split_win32
+from .registry import PROGRAMS, script
 
 BUILD_FLAGS = {"output": True, "o": True, "progress": True, "trace": True, "local": True, "oci-layout": True,
                "frontend": True, "opt": True, "no-cache": False, "export-cache": True, "import-cache": True,
@@ -169,3 +170,80 @@ def run(host: Host, argv: list[str]) -> tuple[int, str, str]:
         rc, out, err = failure
         return rc, out, err.replace("failed to list workers", "failed to solve")
     return build(host, daemon, options)
+
+
+# -- the detached build: smoke_build_start.ps1 / smoke_build_poll.ps1 ------------------------------------------
+_CMD = re.compile(r'^cmd\.exe /D /V:ON /C ""(?P<exe>[^"]+)" (?P<args>.*) > "(?P<log>[^"]+)" 2>&1 & '
+                  r'echo !ERRORLEVEL! > "(?P<rc>[^"]+)""$')
+_SECONDS = re.compile(r"^#\d+ DONE (\d+(?:\.\d+)?)s$", re.M)
+
+
+@script("smoke_build_start")
+def smoke_build_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Writes the context; Win32_Process.Create of cmd.exe, which runs buildctl into LogPath, its rc into RcPath.
+
+    The build's outcome is decided now; its log and rc file appear as the host clock passes its duration
+    (smoke_build_poll advances the clock by its wait), the way a detached process ends on its own.
+    """
+    context = params["Context"]
+    host.remove_tree(context)
+    host.make_dir(context)
+    host.write_file(ntpath.join(context, "Dockerfile"), params["Dockerfile"].encode())
+    host.write_file(ntpath.join(context, "hello.txt"), params["HelloText"].encode())
+    for path in (params["LogPath"], params["RcPath"]):
+        host.remove_file(path)
+    command = ('cmd.exe /D /V:ON /C ""' + params["Buildctl"] + '" ' + params["Arguments"] + ' > "'
+               + params["LogPath"] + '" 2>&1 & echo !ERRORLEVEL! > "' + params["RcPath"] + '""')
+    match = _CMD.match(command)
+    if not match:
+        raise ScriptFailure(f"simulated cmd.exe cannot read the command line: {command}")
+    exe = match["exe"]
+    if not host.file(exe):
+        # cmd.exe's own message for a program that is not there, and its exit code.
+        rc, out = 9009, f"'{exe}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
+    else:
+        rc, stdout, stderr = PROGRAMS["buildctl.exe"](host, exe, split_win32(match["args"]))
+        out = stdout + stderr
+    duration = sum(float(s) for s in _SECONDS.findall(out)) or 0.5
+    process = host.spawn(r"C:\Windows\System32\cmd.exe")
+    process["exits_at"] = host.clock + duration
+    host.state.setdefault("detached", {})[str(process["pid"])] = {
+        "log": match["log"], "rc_file": match["rc"], "output": out, "rc": rc,
+        "started": host.clock, "ends": host.clock + duration}
+    host.event("smoke_build_start", process["pid"], exe)
+    return {"pid": process["pid"], "context": context, "log": params["LogPath"], "rc_file": params["RcPath"],
+            "changed": True}
+
+
+def _settle(host: Host) -> None:
+    """Writes what each detached build has written by now: its log so far, and its rc file once it ended."""
+    for record in host.state.get("detached", {}).values():
+        lines = record["output"].splitlines(keepends=True)
+        span = max(record["ends"] - record["started"], 1e-9)
+        done = host.clock >= record["ends"]
+        shown = len(lines) if done else int(len(lines) * (host.clock - record["started"]) / span)
+        host.write_file(record["log"], "".join(lines[:shown]).encode())
+        if done and not host.file(record["rc_file"]):
+            host.write_file(record["rc_file"], f"{record['rc']} \r\n".encode())  # echo keeps the space before >
+
+
+@script("smoke_build_poll")
+def smoke_build_poll(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    _settle(host)
+    if not host.file(params["RcPath"]):
+        pending = [r["ends"] for r in host.state.get("detached", {}).values() if r["rc_file"] == params["RcPath"]]
+        wait = float(params.get("WaitSeconds", 20))
+        host.advance(min(wait, max(0.0, min(pending) - host.clock)) if pending else wait)
+        _settle(host)
+    rc = None
+    if host.file(params["RcPath"]):
+        text = host.read_text(params["RcPath"]).strip()
+        rc = int(text) if text else None
+    data = host.read_bytes(params["LogPath"]) if host.file(params["LogPath"]) else b""
+    offset = int(params.get("Offset", 0))
+    tail = ""
+    daemon_log = params.get("DaemonLog") or ""
+    if rc not in (None, 0) and daemon_log and host.file(daemon_log):
+        tail = host.read_bytes(daemon_log)[-int(params.get("TailBytes", 4096)):].decode("utf-8", "replace")
+    return {"done": rc is not None, "rc": rc, "text": data[offset:].decode("utf-8", "replace"),
+            "offset": len(data), "daemon_log_tail": tail, "changed": False}

@@ -217,14 +217,16 @@ def smoke_build_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
 
 def _settle(host: Host) -> None:
     """Writes what each detached build has written by now: its log so far, and its rc file once it ended."""
-    for record in host.state.get("detached", {}).values():
+    detached = host.state.get("detached", {})
+    for pid, record in list(detached.items()):
         lines = record["output"].splitlines(keepends=True)
         span = max(record["ends"] - record["started"], 1e-9)
         done = host.clock >= record["ends"]
         shown = len(lines) if done else int(len(lines) * (host.clock - record["started"]) / span)
         host.write_file(record["log"], "".join(lines[:shown]).encode())
-        if done and not host.file(record["rc_file"]):
+        if done:
             host.write_file(record["rc_file"], f"{record['rc']} \r\n".encode())  # echo keeps the space before >
+            del detached[pid]  # cmd.exe has ended: its files are final
 
 
 @script("smoke_build_poll")

@@ -1,5 +1,5 @@
 """`make demo`: run site.yml twice against fresh simulated Windows hosts and show what happened
-(containerd, then buildkitd behind it).
+(containerd, then buildkitd behind it, then the smoke build; the second run is changed=0 and builds nothing).
 
 Release downloads come from a fake GitHub on 127.0.0.1 (the same one the tests
 use), so the demo needs no network and touches no real machine.
@@ -55,6 +55,8 @@ def summary(state_dir: pathlib.Path) -> None:
                       f"worker {worker['id'][:12]} "
                       f"({worker['labels'].get('org.mobyproject.buildkit.worker.executor')}, "
                       f"{', '.join(p['os'] + '/' + p['architecture'] for p in worker['platforms'])})")
+                for image, digest in sorted((daemon.get("images") or {}).items()):
+                    print(f"  smoke build (role smoke_test, buildctl on the host): image {image} {digest}")
         trips = {k: v["round_trips"] for k, v in sorted(state["stats"]["by_module"].items())}
         print(f"  round trips so far, per module: {trips}")
 
@@ -89,7 +91,7 @@ def main() -> int:
     try:
         extra_vars = release_vars(server, REPO / ".cache" / "demo-downloads")
         print(f"== Simulated Windows hosts; releases served by a fake GitHub at {server.base_url}")
-        print("== First run: a fresh host is turned into a builder")
+        print("== First run: the Containers feature (one reboot), containerd, buildkitd, then the smoke build")
         _playbook(extra_vars, env)
         print("== Second run: nothing left to do (changed=0)")
         _playbook(extra_vars, env)

@@ -74,8 +74,8 @@ def test_plain_controller_gets_one_message_listing_every_missing_package(tmp_pat
 
 def test_complete_controller_passes_the_check(tmp_path):
     # Nothing blocked: the check passes and the play goes on to the hosts (unreachable: they do not exist).
-    run = _run(tmp_path, _inventory({"b1.invalid": {"ansible_connection": "winrm", "ansible_port": 1,
-                                                     "ansible_host": "127.0.0.1"}}), ["nothing_blocked"])
+    builder = {"ansible_connection": "winrm", "ansible_port": 1, "ansible_host": "127.0.0.1"}
+    run = _run(tmp_path, _inventory({"b1.invalid": builder}), ["nothing_blocked"])
     out = run.stdout + run.stderr
     assert "Check that every controller package" in out
     assert "lacks" not in out, out

@@ -26,7 +26,10 @@ attributes:
     description: Changes nothing in any mode.
   diff_mode:
     support: none
+    description: Nothing to compare.
   platform:
+    description: Runs on the controller; contacts no host.
+    support: full
     platforms: all
 options:
   hosts:

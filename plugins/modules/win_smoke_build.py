@@ -29,7 +29,10 @@ attributes:
     description: Reports the image and the Dockerfile it would build; builds nothing.
   diff_mode:
     support: none
+    description: Nothing to compare.
   platform:
+    description: Windows hosts with buildkitd on containerd (Windows Server 2019/2022/2025, Windows 11).
+    support: full
     platforms: windows
 options:
   base_image:

@@ -25,7 +25,7 @@ status=$$([ $$rc -eq 0 ] && echo ok || echo FAILED); \
 printf '%-12s %6ss  %s\n' "$(1)" "$$secs" "$$status" | tee -a $(TIMES); exit $$rc
 endef
 
-.PHONY: setup demo test unit wire ps-grammar lint sanity package molecule bench
+.PHONY: setup demo try try-reset test unit wire ps-grammar lint sanity package molecule bench
 setup: $(STAMP) $(COLLECTIONS)
 
 $(STAMP): requirements-dev.txt requirements.txt
@@ -40,6 +40,15 @@ $(COLLECTIONS): tests/tools/install_collections.py | $(STAMP)
 # site.yml twice against fresh simulated hosts, releases from a fake GitHub on 127.0.0.1.
 demo: setup
 	$(BIN)/python tests/tools/demo.py
+
+# Your own playbook against the simulated hosts and the fake GitHub; their state stays in build/try/.
+# make try PLAYBOOK=play.yml [INVENTORY=inventory.yml] [ARGS='-e containerd_version=2.1.5 --diff']
+try: setup
+	@test -n "$(PLAYBOOK)" || { echo "make try: say which playbook, e.g. make try PLAYBOOK=playbooks/site.yml" >&2; exit 2; }
+	$(BIN)/python tests/tools/try_playbook.py "$(PLAYBOOK)" $(if $(INVENTORY),--inventory "$(INVENTORY)") -- $(ARGS)
+
+try-reset:
+	rm -rf build/try
 
 # One stage at a time even under `make -j`: the stages share two cores.
 test: setup

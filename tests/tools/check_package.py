@@ -7,7 +7,7 @@
    (--no-deps: ansible.windows is linked in from .collections/, never Galaxy);
 3. `ansible-doc` renders every module of plugins/modules/ (and every role with an
    argument spec) from the installed copy, which must be where the doc came from;
-4. `ansible-playbook wcow.buildkit.site --syntax-check` from the installed copy.
+4. `ansible-playbook wcow.buildkit.<name> --syntax-check` of site, upgrade and uninstall from the installed copy.
 
 Usage: python tests/tools/check_package.py [--keep DIR]
 """
@@ -28,6 +28,7 @@ from install_collections import link_dependencies  # same folder: the collection
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
 FQCN = "wcow.buildkit"
+PLAYBOOKS = ("site", "upgrade", "uninstall")  # playbooks/<name>.yml, run as wcow.buildkit.<name>
 
 INVENTORY = """\
 all:
@@ -35,6 +36,9 @@ all:
     windows_builders:
       hosts:
         builder1.example.com:
+    buildx_clients:
+      hosts:
+        client1.example.com:
 """
 
 
@@ -115,8 +119,9 @@ def check(work: pathlib.Path) -> list[str]:
 
     inventory = work / "inventory.yml"
     inventory.write_text(INVENTORY)
-    run([str(BIN / "ansible-playbook"), "-i", str(inventory), f"{FQCN}.site", "--syntax-check"], work, env)
-    done.append(f"ansible-playbook {FQCN}.site --syntax-check passed")
+    for playbook in PLAYBOOKS:
+        run([str(BIN / "ansible-playbook"), "-i", str(inventory), f"{FQCN}.{playbook}", "--syntax-check"], work, env)
+        done.append(f"ansible-playbook {FQCN}.{playbook} --syntax-check passed")
     return done
 
 

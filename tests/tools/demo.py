@@ -1,5 +1,5 @@
 """`make demo`: run site.yml twice against fresh simulated Windows hosts and show what happened
-(containerd, then buildkitd behind it).
+(containerd, then buildkitd behind it, then the smoke build; the second run is changed=0 and builds nothing).
 
 Release downloads come from a fake GitHub on 127.0.0.1 (the same one the tests
 use), so the demo needs no network and touches no real machine.
@@ -30,9 +30,9 @@ def _playbook(extra_vars: dict[str, str], env: dict[str, str]) -> None:
     subprocess.run(cmd, cwd=REPO, env=env, check=True)
 
 
-def _summary() -> None:
+def summary(state_dir: pathlib.Path) -> None:
     print("== What the simulated hosts look like now")
-    for path in sorted(STATE_DIR.glob("*.json")):
+    for path in sorted(state_dir.glob("*.json")):
         state = json.loads(path.read_text())
         print(f"{path.stem} (build {state['build']}, {state['edition']}, boots {state['boot_id']}):")
         enabled = [name for name, status in state["features"].items() if status == "Enabled"]
@@ -56,39 +56,49 @@ def _summary() -> None:
                       f"({worker['labels'].get('org.mobyproject.buildkit.worker.executor')}, "
                       f"{', '.join(p['os'] + '/' + p['architecture'] for p in worker['platforms'])}, "
                       f"network {worker['labels'].get('org.mobyproject.buildkit.worker.network') or 'null'})")
+                for image, digest in sorted((daemon.get("images") or {}).items()):
+                    print(f"  smoke build (role smoke_test, buildctl on the host): image {image} {digest}")
         trips = {k: v["round_trips"] for k, v in sorted(state["stats"]["by_module"].items())}
-        print(f"  round trips over both runs: {trips}")
+        print(f"  round trips so far, per module: {trips}")
 
 
-def main() -> int:
-    shutil.rmtree(STATE_DIR, ignore_errors=True)
+def simulated_env(state_dir: pathlib.Path) -> dict[str, str]:
+    """The environment that points ansible-playbook at the simulated hosts whose state lives in state_dir."""
     env = dict(os.environ)
     env.update({
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         "ANSIBLE_CONNECTION_PLUGINS": str(REPO / "tests" / "simulated" / "plugins" / "connection"),
-        "WCOW_SIM_STATE_DIR": str(STATE_DIR),
+        "WCOW_SIM_STATE_DIR": str(state_dir),
     })
+    return env
+
+
+def release_vars(server: fake_github.FakeGitHub, cache_dir: pathlib.Path) -> dict[str, str]:
+    """Role variables that take every release download from the fake GitHub (and cache it in cache_dir)."""
+    out = {}
+    for role in ("containerd", "networking", "buildkitd"):
+        out.update({
+            f"{role}_github_api_url": server.api_url,
+            f"{role}_download_base_url": server.base_url,
+            f"{role}_cache_dir": str(cache_dir),
+        })
+    return out
+
+
+def main() -> int:
+    shutil.rmtree(STATE_DIR, ignore_errors=True)
+    env = simulated_env(STATE_DIR)
     server = fake_github.start()
     try:
-        extra_vars = {
-            "containerd_github_api_url": server.api_url,
-            "containerd_download_base_url": server.base_url,
-            "containerd_cache_dir": str(REPO / ".cache" / "demo-downloads"),
-            "buildkitd_github_api_url": server.api_url,
-            "buildkitd_download_base_url": server.base_url,
-            "buildkitd_cache_dir": str(REPO / ".cache" / "demo-downloads"),
-            "networking_github_api_url": server.api_url,
-            "networking_download_base_url": server.base_url,
-            "networking_cache_dir": str(REPO / ".cache" / "demo-downloads"),
-        }
+        extra_vars = release_vars(server, REPO / ".cache" / "demo-downloads")
         print(f"== Simulated Windows hosts; releases served by a fake GitHub at {server.base_url}")
-        print("== First run: a fresh host is turned into a builder")
+        print("== First run: the Containers feature (one reboot), containerd, buildkitd, then the smoke build")
         _playbook(extra_vars, env)
         print("== Second run: nothing left to do (changed=0)")
         _playbook(extra_vars, env)
     finally:
         server.stop()
-    _summary()
+    summary(STATE_DIR)
     return 0
 
 

@@ -419,6 +419,8 @@ def _workers_verbose(worker: dict[str, t.Any]) -> str:
 @program("buildctl.exe")
 def buildctl_exe(host: Host, path: str, argv: list[str]) -> tuple[int, str, str]:
     version = host.exe_version(path) or "0.0.0"
+    if "build" in argv and "debug" not in argv:  # `buildctl build` lives in its own twin file
+        return __import__(f"{__package__}.buildctl_build", fromlist=["run"]).run(host, argv)
     if "debug" not in argv:
         if "--version" in argv:
             return 0, f"buildctl github.com/moby/buildkit v{version} {COMMITS.get(version, '0' * 40)}\n", ""

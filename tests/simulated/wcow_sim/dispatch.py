@@ -17,7 +17,7 @@ import typing as t
 # Importing a contract module registers its contracts.
 from . import ansible_windows, artifacts, common, containerd  # noqa: F401  pylint: disable=unused-import
 from . import buildkitd, local_security  # noqa: F401  pylint: disable=unused-import
-from . import docker  # noqa: F401  pylint: disable=unused-import
+from . import buildctl_build, docker  # noqa: F401  pylint: disable=unused-import
 from . import hns  # noqa: F401  pylint: disable=unused-import
 from . import binding, module_args, psjson
 from .host import ConnectionDropped, Host, ScriptFailure

@@ -107,7 +107,7 @@ def _wait(pid: int, timeout: float) -> int:
 def serve() -> int:
     _preload()
     requests_in = sys.stdin
-    answers = os.fdopen(os.dup(1), "w")
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     for line in requests_in:
         request = json.loads(line)
         sys.stdout.flush()

@@ -76,7 +76,6 @@ class _ForkServer:
             raise subprocess.TimeoutExpired(cmd, timeout)
         return rc, out.read_text(), err.read_text()
 
-
     def stop(self) -> None:
         """End the server (its stdin closes) and reap it."""
         if self._proc is not None:

@@ -57,8 +57,11 @@ test: setup
 	@echo "== make test passed; wall time per stage:"; cat $(TIMES)
 
 # pytest: unit tests, the simulated-host integration tests and the grammar check's tests.
+# --dist worksteal: xdist's default `load` hands each worker one run of consecutive tests first, so
+# one worker got every (slow) tests/integration test and ran them alone while the other finished
+# the fast unit tests and idled; worksteal lets the idle worker take half of the other's queue.
 unit: setup
-	$(call timed,unit,$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/wire)
+	$(call timed,unit,$(BIN)/python -m pytest -q -n 2 --dist worksteal tests --ignore=tests/wire)
 
 # ansible's real winrm plugin + pywinrm (NTLM+encryption, Basic+HTTPS) to a loopback WinRS listener.
 wire: setup

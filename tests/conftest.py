@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
@@ -9,6 +10,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import threading
 import typing as t
 
 import pytest
@@ -40,6 +42,51 @@ class PlaybookRun:
     def result(self, host: str = "sim-host") -> dict[str, t.Any]:
         """The host's last task result (written by the last_result callback)."""
         return json.loads((self.tree_dir / host).read_text())
+
+
+class _ForkServer:
+    """One tests/tools/playbook_forkserver.py per test process, started on first use.
+
+    It forks each ansible-playbook run from a process that already imported the libraries every
+    run imports, instead of starting Python anew (WCOW_TEST_FORKSERVER=0 runs a new process each time).
+    """
+
+    def __init__(self) -> None:
+        self.enabled = os.environ.get("WCOW_TEST_FORKSERVER", "1") != "0"
+        self._proc: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    def run(self, cmd: list[str], env: dict[str, str], prefix: pathlib.Path, timeout: float) -> tuple[int, str, str]:
+        out, err = prefix.with_suffix(".stdout"), prefix.with_suffix(".stderr")
+        request = {"argv": cmd, "env": env, "cwd": str(REPO), "stdout": str(out), "stderr": str(err),
+                   "timeout": timeout}
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                    [sys.executable, str(REPO / "tests" / "tools" / "playbook_forkserver.py")],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            answer = self._proc.stdout.readline()
+        if not answer:
+            raise RuntimeError("tests/tools/playbook_forkserver.py ended without answering")
+        rc = json.loads(answer)["rc"]
+        if rc == -9:
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        return rc, out.read_text(), err.read_text()
+
+    def stop(self) -> None:
+        """End the server (its stdin closes) and reap it."""
+        if self._proc is not None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            self._proc.wait(timeout=60)
+            self._proc = None
+
+
+_FORKSERVER = _ForkServer()
+atexit.register(_FORKSERVER.stop)
 
 
 class Simulator:
@@ -90,6 +137,9 @@ class Simulator:
             "WCOW_RESULTS_DIR": str(tree_dir),
         })
         full_env.update(env or {})
+        if _FORKSERVER.enabled:
+            rc, stdout, stderr = _FORKSERVER.run(cmd, full_env, self.root / f"output-{self.runs}", timeout=600)
+            return PlaybookRun(rc, stdout, stderr, self.state_dir, tree_dir)
         proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=600, check=False)
         return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, self.state_dir, tree_dir)
 

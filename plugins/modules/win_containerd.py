@@ -97,6 +97,22 @@ options:
     type: list
     elements: str
     default: []
+  cni:
+    description:
+      - The folders of the Windows CNI plugins and of their network configuration, written into the CRI plugin's
+        C(cni) table in the keys the target series reads (C(bin_dir) for 1.7 and 2.0, C(bin_dirs) for 2.1 and later,
+        C(conf_dir) in all), so a schema change on upgrade keeps them. Left out, containerd's defaults apply
+        (C(C:\Program Files\containerd\cni\bin) and C(C:\Program Files\containerd\cni\conf)).
+      - The C(networking) role installs the plugins and the nat configuration into the same folders; in
+        O(config), a C(cni) setting written out wins over this option.
+    type: dict
+    suboptions:
+      bin_dir:
+        description: Absolute Windows path of the folder holding the CNI plugin binaries (C(nat.exe) and others).
+        type: str
+      conf_dir:
+        description: Absolute Windows path of the folder holding the CNI network configuration files.
+        type: str
   config_path:
     description: Where C(config.toml) is written. Defaults to C(<install_dir>\config.toml).
     type: str

@@ -256,6 +256,27 @@ def merge(base: Mapping[str, t.Any], overrides: Mapping[str, t.Any] | None) -> d
     return merged
 
 
+def cni_config(version: str, bin_dir: str | None = None, conf_dir: str | None = None) -> dict[str, t.Any]:
+    """The settings that point containerd ``version``'s CRI plugin at the CNI folders, in that series' own keys.
+
+    1.7 (``io.containerd.grpc.v1.cri``) and 2.0 read one ``bin_dir``; 2.1 and later read the list ``bin_dirs``
+    (``bin_dir`` is deprecated there, and setting both stops containerd from starting), so ``bin_dir`` is
+    emptied as those series' own defaults do. Folders not given are left out (containerd's defaults apply).
+    """
+    series = default_series(version)
+    cni: dict[str, t.Any] = {}
+    if bin_dir:
+        cni.update({"bin_dir": bin_dir} if series in ("1.7", "2.0") else {"bin_dir": "", "bin_dirs": [bin_dir]})
+    if conf_dir:
+        cni["conf_dir"] = conf_dir
+    if not cni:
+        return {}
+    config: dict[str, t.Any] = cni
+    for key in reversed(_CNI_PATH[_SCHEMA_BY_SERIES[series]]):
+        config = {key: config}
+    return config
+
+
 def check_overrides(version: str, overrides: Mapping[str, t.Any] | None,
                     extra_keys: t.Iterable[str] = ()) -> list[str]:
     """Return the problems ``overrides`` has for containerd ``version``; an empty list when it can be rendered.

@@ -15,7 +15,7 @@ NEW = {"containerd_version": "2.2.7", "buildkitd_version": "0.24.0"}
 
 def _extra(fake_github, tmp_path, versions: dict[str, str], **more) -> list[str]:
     values = dict(versions, **more)
-    for role in ("containerd", "buildkitd"):
+    for role in ("containerd", "networking", "buildkitd"):
         values.update({f"{role}_{k}": v for k, v in fake_github.options(cache_dir=str(tmp_path / "cache")).items()})
     return ["-e", json.dumps(values)]
 
@@ -67,6 +67,9 @@ def test_a_failed_upgrade_stops_the_rollout_and_leaves_the_others_untouched(simu
 
 # The modules' host-side staging folder (_daemon_action.HOST_ARTIFACT_DIR) outlives even a purge, empty.
 LEFT_BEHIND = {"c:\\programdata\\wcow.buildkit", "c:\\programdata\\wcow.buildkit\\artifacts"}
+# win_container_network keeps the staged plugins zip there as its record of the installed release, and its
+# state=absent does not know that file's name (it resolves no version): a known leftover, in the stop note.
+CNI_ZIP_LEFT = "c:\\programdata\\wcow.buildkit\\artifacts\\windows-container-networking-cni-amd64-v0.3.3.zip"
 COMPARED = ("services", "files", "dirs", "registry", "firewall_rules", "defender_exclusions", "processes", "features",
             "hns_networks")
 
@@ -101,10 +104,14 @@ def test_uninstall_keeps_data_unless_purge(simulator, fake_github, tmp_path):
     run = simulator.run(REPO / "playbooks" / "uninstall.yml", hosts, *_extra(fake_github, tmp_path, OLD))
     assert run.rc == 0, run.stdout + run.stderr
     kept = _diff(fresh, {k: simulator.state("b1")[k] for k in COMPARED})
+    # HNS's nat network is Windows' own (the Containers feature makes it on first use): uninstall leaves it.
+    nat = kept.pop("hns_networks", None)
+    assert nat is None or (nat["gone"] == nat["changed"] == [] and [
+        simulator.state("b1")["hns_networks"][n]["name"] for n in nat["added"]] == ["nat"]), nat
     # Services, binaries, config, PATH entry: gone. Data and logs: kept, nothing else.
     assert set(kept) == {"files", "dirs"}, kept
     assert kept["files"] == {"gone": [], "changed": [], "added": [
-        "c:\\programdata\\buildkitd\\buildkitd.log", "c:\\programdata\\containerd\\containerd.log"]}
+        "c:\\programdata\\buildkitd\\buildkitd.log", "c:\\programdata\\containerd\\containerd.log", CNI_ZIP_LEFT]}
     assert set(kept["dirs"]["after"]) - set(kept["dirs"]["before"]) == LEFT_BEHIND | {
         "c:\\programdata\\containerd", "c:\\programdata\\containerd\\root", "c:\\programdata\\containerd\\state",
         "c:\\programdata\\buildkitd", "c:\\programdata\\buildkitd\\.buildstate"}
@@ -113,6 +120,8 @@ def test_uninstall_keeps_data_unless_purge(simulator, fake_github, tmp_path):
                         *_extra(fake_github, tmp_path, OLD, uninstall_purge=True))
     assert run.rc == 0, run.stdout + run.stderr
     purged = _diff(fresh, {k: simulator.state("b1")[k] for k in COMPARED})
+    purged.pop("hns_networks", None)  # nat, as above
+    assert purged.pop("files") == {"gone": [], "changed": [], "added": [CNI_ZIP_LEFT]}
     # A fresh host again, but for the modules' empty host-side download folder (see LEFT_BEHIND).
     assert set(purged) == {"dirs"}, purged
     assert set(purged["dirs"]["after"]) - set(purged["dirs"]["before"]) == LEFT_BEHIND

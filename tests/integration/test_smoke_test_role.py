@@ -12,7 +12,7 @@ VERSIONS = {"containerd_version": "2.1.5", "buildkitd_version": "0.24.0"}
 
 def _extra(fake_github, tmp_path, **more) -> list[str]:
     values = dict(VERSIONS, **more)
-    for role in ("containerd", "buildkitd"):
+    for role in ("containerd", "networking", "buildkitd"):
         values.update({f"{role}_{k}": v for k, v in fake_github.options(cache_dir=str(tmp_path / "cache")).items()})
     return ["-e", json.dumps(values)]
 
@@ -31,8 +31,11 @@ def test_site_builds_on_every_build_then_costs_nothing_when_converged(simulator,
         result = first.result(host)
         assert result["base_image"] == f"mcr.microsoft.com/windows/nanoserver:{tag}", host
         assert result["digest"].startswith("sha256:") and result["changed"] is True
-        assert [s["name"] for s in result["steps"]][-3:] == [
-            "[2/3] COPY hello.txt C:/", '[3/3] RUN echo "Goodbye!" >> hello.txt', "exporting to image"]
+        # With networking (site.yml's default) a fourth step proves DNS and HTTPS from a RUN step.
+        assert [s["name"] for s in result["steps"]][-4:] == [
+            "[2/4] COPY hello.txt C:/", '[3/4] RUN echo "Goodbye!" >> hello.txt',
+            "[4/4] RUN curl.exe --fail --silent --show-error --head --max-time 60 https://www.microsoft.com/",
+            "exporting to image"]
         assert all(isinstance(s["seconds"], float) for s in result["steps"])
         # Detached, then polled: one start, the polls, one cleanup.
         assert result["polls"] >= 1 and _smoke_trips(first.state(host)) == 2 + result["polls"]
@@ -75,15 +78,24 @@ def test_a_failed_build_names_the_step_and_shows_the_daemon_log(simulator, fake_
                                              smoke_test_base_image="mcr.microsoft.com/windows/nanoserver:ltsc2019"))
     assert run.rc != 0
     result = run.result()
-    assert result["failed_step"]["name"] == '[3/3] RUN echo "Goodbye!" >> hello.txt'
+    assert result["failed_step"]["name"] == '[3/4] RUN echo "Goodbye!" >> hello.txt'
     assert "The container operating system does not match the host operating system." in result["msg"]
     assert result["daemon_log_tail"] and any("buildkitd" in line or "level=" in line for line in result["daemon_log_tail"])
 
 
 def test_a_networked_step_without_networking_fails_with_curls_error(simulator, fake_github, tmp_path):
-    run = simulator.run(SITE, {"sim-host": {}}, *_extra(fake_github, tmp_path,
+    run = simulator.run(SITE, {"sim-host": {}}, *_extra(fake_github, tmp_path, networking_mode="off",
                                                         smoke_test_network_url="https://mcr.microsoft.com/v2/"))
     assert run.rc != 0
     failed = run.result()["failed_step"]
     assert failed["error"].endswith("exit code: 6")
     assert "Could not resolve host: mcr.microsoft.com" in failed["output_tail"][-1]
+
+
+def test_with_networking_the_smoke_build_proves_dns_and_https_from_a_run_step(simulator, fake_github, tmp_path):
+    run = simulator.run(SITE, {"sim-host": {}}, *_extra(fake_github, tmp_path))
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result()
+    assert any("curl.exe --fail" in s["name"] and "https://www.microsoft.com/" in s["name"] for s in result["steps"])
+    workers = run.state("sim-host")["services"]["buildkitd"]["buildkitd"]["worker"]["labels"]
+    assert workers["org.mobyproject.buildkit.worker.network"] == "cni"

@@ -509,3 +509,24 @@ def test_render_without_tomli_w_says_what_to_install(monkeypatch):
     monkeypatch.setattr(cc, "tomli_w", None)
     with pytest.raises(ContainerdConfigError, match="needs the Python package tomli-w on the Ansible controller; install it with `pip install tomli-w`"):
         cc.render("2.1.5", None)
+
+
+@pytest.mark.parametrize("version, table, bins", [
+    ("1.7.34", "io.containerd.grpc.v1.cri", {"bin_dir": r"D:\cni\bin"}),
+    ("2.0.11", "io.containerd.cri.v1.runtime", {"bin_dir": r"D:\cni\bin"}),
+    ("2.1.9", "io.containerd.cri.v1.runtime", {"bin_dir": "", "bin_dirs": [r"D:\cni\bin"]}),
+    ("2.2.7", "io.containerd.cri.v1.runtime", {"bin_dir": "", "bin_dirs": [r"D:\cni\bin"]}),
+    ("2.3.4", "io.containerd.cri.v1.runtime", {"bin_dir": "", "bin_dirs": [r"D:\cni\bin"]}),
+])
+def test_cni_folders_land_in_each_series_own_keys_and_render(version, table, bins):
+    overrides = cc.cni_config(version, r"D:\cni\bin", r"D:\cni\conf")
+    assert overrides == {"plugins": {table: {"cni": {**bins, "conf_dir": r"D:\cni\conf"}}}}
+    assert cc.check_overrides(version, overrides) == []  # valid keys of that schema, never both bin settings
+    rendered = tomllib.loads(cc.render(version, overrides))["plugins"][table]["cni"]
+    assert rendered["conf_dir"] == r"D:\cni\conf" and (rendered.get("bin_dirs") or [rendered["bin_dir"]]) == [r"D:\cni\bin"]
+
+
+def test_cni_folders_not_given_leave_containerds_defaults():
+    assert cc.cni_config("2.3.4") == {}
+    only_conf = {"plugins": {"io.containerd.cri.v1.runtime": {"cni": {"conf_dir": r"D:\c"}}}}
+    assert cc.cni_config("2.0.11", conf_dir=r"D:\c") == only_conf

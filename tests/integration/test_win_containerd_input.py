@@ -113,6 +113,8 @@ ROLE_PLAY = """
     ({"containerd_checksum": "sha256:" + "1" * 64, "containerd_verify_checksum": False},
      "verify_checksum (role variable containerd_verify_checksum) is false"),
     # The option is named where the message says what to change, not in the words "checksum mismatch".
+    ({"containerd_cni": {"bin_dir": "cni\\bin"}},
+     "cni.bin_dir (role variable containerd_cni) must be an absolute Windows path"),
     ({"containerd_checksum": "sha256:" + "1" * 64},
      "update checksum (role variable containerd_checksum); otherwise"),
 ])

@@ -66,7 +66,7 @@ class ActionModule(WindowsAction):
         desired = self.desired(args)
         installing = desired.state == "present" and desired.mode == "nat"
         artifact = self.artifact(args, download=False) if installing else None
-        archive = ntpath.join(HOST_ARTIFACT_DIR, artifact.file_name) if artifact else ""
+        archive = desired.archive_path(HOST_ARTIFACT_DIR)
         nat_exe = ntpath.join(desired.bin_dir, "nat.exe")
         reads: dict[str, Step] = {
             "conf": Step("file_read", {"Path": desired.conf_path}),
@@ -79,6 +79,8 @@ class ActionModule(WindowsAction):
         if artifact:  # HNS only when it is needed: without the Containers feature its DLL is missing
             reads["network"] = Step("hns_network", {"Name": _cni.NETWORK_NAME})
             reads["archive"] = _artifacts.observe_step(artifact, archive)
+        elif desired.state == "absent":
+            reads["archive"] = Step("verify_file", {"Path": archive})
         scratch = [Step("directory_ensure", {"Path": HOST_ARTIFACT_DIR})] if artifact and not self.check_mode else []
         # put_file cannot create folders: make ours while reading (a no-op once it exists).
         got = dict(zip(reads, host.run(scratch + list(reads.values()))[len(scratch):]))
@@ -97,6 +99,7 @@ class ActionModule(WindowsAction):
             conf_text=text("conf"),
             plugins_present=bool(got["nat_exe"].get("exists")),
             archive_current=_artifacts.is_current(artifact, got["archive"]) if artifact else False,
+            archive_present=bool(got.get("archive", {}).get("exists")),
             task_command=got["task"].get("command") if got["task"].get("exists") else None,
             template_text=text("template"),
             boot_script_text=text("boot"),
@@ -106,7 +109,7 @@ class ActionModule(WindowsAction):
         for warning in _cni.warnings(desired, observed.build):
             display.warning(f"{host.host}: {self.module_name}: {warning}")
         try:
-            plan = _cni.plan(desired, observed, script_text("cni_boot"))
+            plan = _cni.plan(desired, observed, script_text("cni_boot"), HOST_ARTIFACT_DIR)
         except _cni.CniError as exc:
             raise ModuleFailure(f"{self.module_name}: {exc}", option=exc.option) from None
         subnet, gateway = _cni.expected_network(desired, observed)

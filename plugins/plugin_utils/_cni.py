@@ -101,9 +101,11 @@ class Desired:
     def conf_path(self) -> str:
         return ntpath.join(self.conf_dir, CONF_NAME)
 
-    @property
-    def archive_path(self) -> str:
-        return ntpath.join(ntpath.dirname(self.bin_dir.rstrip("\\")), "windows-container-networking-cni.zip")
+    def archive_path(self, artifact_dir: str) -> str:
+        """The staged plugins release in the host's artifact folder. One name for every release: the module keeps
+        it as its record of what is installed (compared by digest), an upgrade overwrites it, and state=absent,
+        which resolves no version, still knows what to delete."""
+        return ntpath.join(artifact_dir, STAGED_ZIP)
 
     @property
     def boot_dir(self) -> str:
@@ -128,6 +130,7 @@ class Desired:
                 f'-Gateway {self.gateway} -ServiceName "{self.buildkitd_service}" -LogFile "{self.boot_log}"')
 
 
+STAGED_ZIP = "windows-container-networking-cni.zip"
 POWERSHELL = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
 
 
@@ -142,6 +145,7 @@ class Observed:
     boot_script_text: str | None
     buildkitd_status: str | None
     build: int | None = None
+    archive_present: bool = False
 
 
 @dataclasses.dataclass
@@ -169,7 +173,7 @@ def expected_network(desired: Desired, observed: Observed) -> tuple[str, str]:
     return desired.subnet, desired.gateway
 
 
-def plan(desired: Desired, observed: Observed, boot_script: str) -> Plan:
+def plan(desired: Desired, observed: Observed, boot_script: str, artifact_dir: str = "") -> Plan:
     """What to change so the host matches desired."""
     result = Plan()
     if desired.state == "absent" or desired.mode == "off":
@@ -181,7 +185,8 @@ def plan(desired: Desired, observed: Observed, boot_script: str) -> Plan:
             result.reasons.append("boot task removed")
         if desired.state == "absent":
             gone = [p for p, there in ((desired.boot_dir, observed.boot_script_text is not None),
-                                       (desired.bin_dir, observed.plugins_present)) if there]
+                                       (desired.bin_dir, observed.plugins_present),
+                                       (desired.archive_path(artifact_dir), observed.archive_present)) if there]
             result.remove_paths = gone
             result.reasons += [f"{p} removed" for p in gone]
         if result.remove_conf and observed.buildkitd_status == "Running":

@@ -67,9 +67,6 @@ def test_a_failed_upgrade_stops_the_rollout_and_leaves_the_others_untouched(simu
 
 # The modules' host-side staging folder (_daemon_action.HOST_ARTIFACT_DIR) outlives even a purge, empty.
 LEFT_BEHIND = {"c:\\programdata\\wcow.buildkit", "c:\\programdata\\wcow.buildkit\\artifacts"}
-# win_container_network keeps the staged plugins zip there as its record of the installed release, and its
-# state=absent does not know that file's name (it resolves no version): a known leftover, in the stop note.
-CNI_ZIP_LEFT = "c:\\programdata\\wcow.buildkit\\artifacts\\windows-container-networking-cni-amd64-v0.3.3.zip"
 COMPARED = ("services", "files", "dirs", "registry", "firewall_rules", "defender_exclusions", "processes", "features",
             "hns_networks")
 
@@ -111,7 +108,7 @@ def test_uninstall_keeps_data_unless_purge(simulator, fake_github, tmp_path):
     # Services, binaries, config, PATH entry: gone. Data and logs: kept, nothing else.
     assert set(kept) == {"files", "dirs"}, kept
     assert kept["files"] == {"gone": [], "changed": [], "added": [
-        "c:\\programdata\\buildkitd\\buildkitd.log", "c:\\programdata\\containerd\\containerd.log", CNI_ZIP_LEFT]}
+        "c:\\programdata\\buildkitd\\buildkitd.log", "c:\\programdata\\containerd\\containerd.log"]}
     assert set(kept["dirs"]["after"]) - set(kept["dirs"]["before"]) == LEFT_BEHIND | {
         "c:\\programdata\\containerd", "c:\\programdata\\containerd\\root", "c:\\programdata\\containerd\\state",
         "c:\\programdata\\buildkitd", "c:\\programdata\\buildkitd\\.buildstate"}
@@ -121,7 +118,6 @@ def test_uninstall_keeps_data_unless_purge(simulator, fake_github, tmp_path):
     assert run.rc == 0, run.stdout + run.stderr
     purged = _diff(fresh, {k: simulator.state("b1")[k] for k in COMPARED})
     purged.pop("hns_networks", None)  # nat, as above
-    assert purged.pop("files") == {"gone": [], "changed": [], "added": [CNI_ZIP_LEFT]}
     # A fresh host again, but for the modules' empty host-side download folder (see LEFT_BEHIND).
     assert set(purged) == {"dirs"}, purged
     assert set(purged["dirs"]["after"]) - set(purged["dirs"]["before"]) == LEFT_BEHIND

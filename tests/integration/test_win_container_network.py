@@ -152,14 +152,20 @@ def test_subnet_changed_on_reboot_is_rerendered_by_the_boot_task(play, simulator
     assert json.loads(_text(state, CONF))["ipam"]["subnet"] == "172.27.32.0/20"
 
 
+STAGED_DIR = "c:\\programdata\\wcow.buildkit\\artifacts\\"
+
+
 def test_state_absent_removes_the_boot_task_and_conf(play, simulator):
     play("containerd", "network", network={"boot_task": True})
     assert simulator.state()["scheduled_tasks"]
+    staged = [f for f in simulator.state()["files"] if f.startswith(STAGED_DIR) and f.endswith(".zip")]
+    assert len(staged) == 1, staged  # the plugins release, staged under one name whatever its version
     run, result = play("network", network={"state": "absent"})
     assert run.rc == 0 and result["changed"], run.stdout
     state = simulator.state()
     assert state["scheduled_tasks"] == {}
     assert CONF.lower() not in state["files"] and NAT_EXE.lower() not in state["files"]
+    assert staged[0] not in state["files"]  # absent resolves no version, yet deletes the staged zip
     assert result["mode"] == "off"
 
 

@@ -20,6 +20,9 @@ from ..plugin_utils._action import ModuleFailure, WindowsAction
 from ..plugin_utils._host import Step, WindowsHost
 from ..plugin_utils._quote import join_win32
 
+# cmd.exe reads these as syntax inside the detached command line (smoke_build_start.ps1 refuses them too).
+_CMD_SYNTAX = '"!%^&'
+
 display = Display()
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
@@ -33,7 +36,14 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "timeout": {"type": "int", "default": 1800},
     "poll_seconds": {"type": "int", "default": 20},
     "keep": {"type": "bool", "default": False},
+    "push": {"type": "str"},
+    "registry_username": {"type": "str"},
+    "registry_password": {"type": "str", "no_log": True},
+    "docker_config": {"type": "str"},
+    "ctr": {"type": "str", "default": r"C:\Program Files\containerd\bin\ctr.exe"},
 }
+# buildkitd's containerd worker keeps what it exports in this containerd namespace.
+BUILDKIT_NAMESPACE = "buildkit"
 
 
 def host_build(task_vars: dict[str, t.Any]) -> tuple[int, str]:
@@ -64,22 +74,32 @@ class ActionModule(WindowsAction):
                 image = _smoke.base_image(build, edition)
             except _smoke.NoBaseImage as exc:
                 raise ModuleFailure(str(exc), option="base_image", host_build=build) from None
+        push = self._push_settings(args)
+        name = args["push"] or args["image_name"]
         dockerfile = _smoke.dockerfile(image, args["network_url"])
         context = ntpath.join(args["work_dir"], "context")
         log_path = ntpath.join(args["work_dir"], "build.log")
         rc_path = ntpath.join(args["work_dir"], "build.rc")
         metadata = ntpath.join(args["work_dir"], "metadata.json")
+        output = f"type=image,name={name}" + (",push=true" if args["push"] else "")
         argv = ["--addr", args["address"], "build", "--frontend", "dockerfile.v0",
                 "--local", f"context={context}", "--local", f"dockerfile={context}",
-                "--output", f"type=image,name={args['image_name']}", "--progress", "plain",
-                "--metadata-file", metadata]
-        base = {"base_image": image, "host_build": build, "dockerfile": dockerfile, "command": argv}
+                "--output", output, "--progress", "plain", "--metadata-file", metadata]
+        base = {"base_image": image, "host_build": build, "dockerfile": dockerfile, "command": argv, "image": name}
         if self.check_mode:
-            return {**base, "changed": False, "msg": "check mode: the smoke build would run"}
+            return {**base, "changed": False, "msg": "check mode: the smoke build would run"
+                    + (f" and push {args['push']}" if args["push"] else "")}
         started = time.monotonic()
-        start = host.run_one("smoke_build_start", {
+        steps = []
+        if push:
+            # Same round trip as the start: the credentials go into the user's docker config, never a command line.
+            steps.append(Step("docker_config_auth", push, secrets=("Password",)))
+        steps.append(Step("smoke_build_start", {
             "Context": context, "Dockerfile": dockerfile, "HelloText": _smoke.HELLO_TEXT,
-            "Buildctl": args["buildctl"], "Arguments": join_win32(argv), "LogPath": log_path, "RcPath": rc_path})
+            "Buildctl": args["buildctl"], "Arguments": join_win32(argv), "LogPath": log_path, "RcPath": rc_path,
+            "DockerConfig": args["docker_config"] or ""}))
+        answers = host.run(steps)
+        auth, start = (answers[0] if push else {}), answers[-1]
         text, offset, polls, answer = "", 0, 0, {}
         while True:
             answer = host.run_one("smoke_build_poll", {
@@ -88,25 +108,75 @@ class ActionModule(WindowsAction):
             polls += 1
             text += str(answer.get("text") or "")
             offset = int(answer.get("offset") or offset)
-            steps = _smoke.parse_progress(text)["steps"]
-            if steps:
-                display.display(f"{host.host}: smoke build, step {steps[-1]['name']} ({steps[-1]['state']})")
+            steps_seen = _smoke.parse_progress(text)["steps"]
+            if steps_seen:
+                display.display(f"{host.host}: smoke build, step {steps_seen[-1]['name']} ({steps_seen[-1]['state']})")
             if answer.get("done") or time.monotonic() - started > args["timeout"]:
                 break
         outcome = _smoke.parse_progress(text)
         result = {**base, "changed": True, "pid": start.get("pid"), "polls": polls, "rc": answer.get("rc"),
                   "steps": outcome["steps"], "digest": outcome["digest"], "log": text.splitlines()[-40:]}
+        if push:
+            result.update(docker_config=auth.get("path"), pushed=(outcome["pushed"] or [None])[-1])
         if not answer.get("done"):
             raise ModuleFailure(f"the smoke build did not finish within timeout ({args['timeout']} s); it still runs "
                                 f"on the host (pid {start.get('pid')}), its log is {log_path}.", option="timeout",
                                 **result)
         if not args["keep"]:
-            host.run([Step("path_remove", {"Path": [args["work_dir"]]})])
+            result.update(self._clean_up(host, args, name))
         if answer.get("rc") != 0:
             failed = outcome["failed_step"]
             where = f"step {failed['name']} failed: {failed.get('error')}" if failed else \
                 f"buildctl exited {answer.get('rc')}: {outcome['error'] or text.strip()[-500:]}"
-            raise ModuleFailure(f"the smoke build on {image} failed: {where}", failed_step=failed,
+            hint = ""
+            if push and "401 Unauthorized" in where:
+                hint = (f" The registry refused the credentials buildctl found in {auth.get('path')} for "
+                        f"{push['Registry']}: set registry_username and registry_password"
+                        + (" (none are stored there yet)." if not auth.get("has_auth") else " to the right ones."))
+            elif push and "server gave HTTP response to HTTPS client" in where:
+                hint = (f" The registry {push['Registry']} speaks plain HTTP: allow it in buildkitd.toml with "
+                        f'[registry."{push["Registry"]}"] http = true (the buildkitd role\'s config).')
+            raise ModuleFailure(f"the smoke build on {image} failed: {where}{hint}", failed_step=failed,
                                 daemon_log_tail=str(answer.get("daemon_log_tail") or "").splitlines()[-20:],
                                 **result)
+        return result
+
+    @staticmethod
+    def _push_settings(args: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        """docker_config_auth's parameters for a push, or None; refuses credentials that could not be used."""
+        user, password = args["registry_username"], args["registry_password"]
+        if (user or password) and not args["push"]:
+            raise ModuleFailure("registry_username and registry_password are for the push: set push to the image "
+                                "reference to push to, or leave them out.", option="registry_username")
+        if bool(user) != bool(password):
+            raise ModuleFailure("registry_username and registry_password go together: set both, or neither to use "
+                                "what the building user's docker config already holds.",
+                                option="registry_password" if user else "registry_username")
+        folder = args["docker_config"]
+        if folder and (not ntpath.isabs(folder) or any(c in folder for c in _CMD_SYNTAX)):
+            raise ModuleFailure(f"docker_config must be an absolute Windows folder without any of {_CMD_SYNTAX} "
+                                f"(cmd.exe syntax), got {folder!r}.", option="docker_config")
+        if not args["push"]:
+            return None
+        try:
+            key = _smoke.registry_of(args["push"])[1]
+        except _smoke.BadReference as exc:
+            raise ModuleFailure(f"push: {exc}", option="push") from None
+        params: dict[str, t.Any] = {"Folder": folder or "", "Registry": key}
+        if user:
+            params.update(Username=user, Password=password)
+        return params
+
+    @staticmethod
+    def _clean_up(host: WindowsHost, args: dict[str, t.Any], name: str) -> dict[str, t.Any]:
+        """One round trip: the work folder, then the built image in buildkitd's containerd namespace (`ctr images rm`;
+        a pushed image stays in its registry). Nothing else: buildkitd's build cache is the user's to keep."""
+        ctr = Step("run_command", {"FilePath": args["ctr"],
+                                   "Arguments": join_win32(["-n", BUILDKIT_NAMESPACE, "images", "rm", name])})
+        removed = host.run([Step("path_remove", {"Path": [args["work_dir"]]}), ctr])[1]
+        deleted = name in str(removed.get("stdout") or "").splitlines()
+        result: dict[str, t.Any] = {"image_removed": deleted}
+        if removed.get("rc") != 0:
+            result["warnings"] = [f"the image {name} may remain in containerd's namespace {BUILDKIT_NAMESPACE}: "
+                                  f"{args['ctr']} exited {removed.get('rc')}: {str(removed.get('stderr')).strip()}"]
         return result

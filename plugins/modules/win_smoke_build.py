@@ -70,15 +70,51 @@ options:
     type: int
     default: 20
   keep:
-    description: Keep O(work_dir) (build context, log, exit code, metadata); by default it is deleted after the build.
+    description:
+      - Keep what the build made; by default O(work_dir) (build context, log, exit code, metadata) and the built image
+        in buildkitd's containerd namespace C(buildkit) (C(ctr.exe -n buildkit images rm), same round trip) are deleted
+        after the build. buildkitd's build cache is never pruned. A pushed image stays in its registry.
     type: bool
     default: false
+  push:
+    description:
+      - Image reference to push the smoke image to (C([registry[:port]/]repository[:tag])); the build then outputs
+        C(type=image,name=<push>,push=true).
+      - BuildKit reaches the registry through buildkitd's own settings (C(buildkitd.toml) C([registry."host:port"]));
+        a registry that speaks plain HTTP on another host than localhost needs C(http = true) there.
+    type: str
+  registry_username:
+    description:
+      - User name for the registry of O(push), stored with O(registry_password) the way C(docker login) stores it
+        (C(auths.<registry>.auth) in C(config.json)) in the building user's docker config, merged into what is there,
+        readable by that user only. Never on a command line, never in the result.
+      - Leave both out when the building user's docker config already has credentials for the registry.
+    type: str
+  registry_password:
+    description: Password or token for O(registry_username).
+    type: str
+  docker_config:
+    description:
+      - Docker config folder of the building user (the one holding C(config.json)); default
+        C(%USERPROFILE%\.docker) of the connection user. buildctl is told it through C(DOCKER_CONFIG), because
+        the detached build process does not inherit the WinRM session's environment.
+    type: str
+  ctr:
+    description: Path of containerd's C(ctr.exe) on the host, used to delete the built image.
+    type: str
+    default: C:\Program Files\containerd\bin\ctr.exe
 """
 
 EXAMPLES = r"""
 - name: Prove the builder builds
   wcow.buildkit.win_smoke_build:
     poll_seconds: 20
+
+- name: Build and push to a registry, credentials from the vault
+  wcow.buildkit.win_smoke_build:
+    push: registry.example.com:5000/ci/wcow-smoke:latest
+    registry_username: "{{ vault_registry_user }}"
+    registry_password: "{{ vault_registry_password }}"
 """
 
 RETURN = r"""
@@ -111,4 +147,23 @@ polls:
   description: How many polling round trips the build took.
   returned: when the build ran
   type: int
+image:
+  description: The name the image was built under (O(push) when set, else O(image_name)).
+  returned: always
+  type: str
+  sample: wcow-smoke:latest
+pushed:
+  description: The reference the registry received (normalised as BuildKit pushes it) and the manifest digest.
+  returned: when O(push) is set and the build ran
+  type: dict
+  sample: {"reference": "registry.example.com:5000/ci/wcow-smoke:latest", "digest": "sha256:0b5f..."}
+docker_config:
+  description: The building user's docker config file buildctl read its registry credentials from.
+  returned: when O(push) is set and the build ran
+  type: str
+  sample: C:\Users\builder\.docker\config.json
+image_removed:
+  description: Whether the built image was deleted from buildkitd's containerd namespace (not when O(keep)).
+  returned: when the build ran
+  type: bool
 """

@@ -7,7 +7,9 @@
   Windows Server 2022 images); a host without one gets an explanation, never a build that would fail late.
 - dockerfile(): the BuildKit Windows guide's hello-world, forward slashes in paths.
 - parse_progress(): `buildctl build --progress plain` output -> steps with durations, the failed step,
-  the image digest.
+  the image digest, the pushed reference.
+- registry_of(): the registry an image reference pushes to, and the key `docker login` files its
+  credentials under in config.json (`auths.<key>`).
 """
 
 from __future__ import annotations
@@ -73,12 +75,14 @@ _ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
 _LINE = re.compile(r"^#(\d+) (.*)$")
 # The containerd worker's image exporter names the manifest (list) it wrote; moby's exporter says "writing image".
 _DIGEST = re.compile(r"^(exporting manifest list|exporting manifest|writing image) (sha256:[0-9a-f]{64})")
+_PUSHED = re.compile(r"^pushing manifest for (\S+)@(sha256:[0-9a-f]{64})")
 
 
 def parse_progress(text: str) -> dict[str, t.Any]:
     """Steps (in order of first appearance), the failed one, the image digest and buildctl's final error."""
     steps: dict[int, Step] = {}
     digests: dict[str, str] = {}
+    pushed: list[dict[str, str]] = []
     final_error = None
     for raw in text.splitlines():
         line = raw.rstrip()
@@ -107,6 +111,9 @@ def parse_progress(text: str) -> dict[str, t.Any]:
                 found = _DIGEST.match(match[2])
                 if found:
                     digests[found[1]] = found[2]
+                found = _PUSHED.match(match[2])
+                if found:
+                    pushed.append({"reference": found[1], "digest": found[2]})
     ordered = [s for _n, s in sorted(steps.items())]
     failed = next((s for s in ordered if s.state == "error"), None)
     return {
@@ -115,4 +122,34 @@ def parse_progress(text: str) -> dict[str, t.Any]:
         "digest": next((digests[k] for k in ("exporting manifest list", "exporting manifest", "writing image")
                         if k in digests), None),
         "error": final_error,
+        "pushed": pushed,
     }
+
+
+DOCKER_HUB_KEY = "https://index.docker.io/v1/"
+# distribution/reference: lower-case path components, an optional tag; a registry part has a dot or a port.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REFERENCE = re.compile(rf"^(?:(?P<registry>[A-Za-z0-9.-]+(?::\d+)?|\[[0-9a-fA-F:]+\](?::\d+)?)/)?"
+                        rf"(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>[\w][\w.-]{{0,127}}))?$")
+
+
+class BadReference(ValueError):
+    """An image reference BuildKit would refuse to push to."""
+
+
+def registry_of(reference: str) -> tuple[str, str]:
+    """(registry host, config.json auths key) of a push reference; Docker Hub for a name without a registry part."""
+    match = _REFERENCE.match(reference or "")
+    first = reference.split("/", 1)[0] if "/" in reference else ""
+    if not match or (match["registry"] is None and first and ("." in first or ":" in first)):
+        raise BadReference(
+            f"{reference!r} is not an image reference to push to: write [registry[:port]/]repository[:tag] with a "
+            "lower-case repository, e.g. registry.example.com:5000/team/wcow-smoke:latest.")
+    registry = match["registry"]
+    if registry and not ("." in registry or ":" in registry or registry == "localhost"):
+        if not re.fullmatch(_COMPONENT, registry):
+            raise BadReference(f"{reference!r} is not an image reference to push to: its repository must be lower-case.")
+        registry = None  # "team/app": the first component is a path, the registry is Docker Hub
+    if registry is None:
+        return "docker.io", DOCKER_HUB_KEY
+    return registry, registry

@@ -14,19 +14,31 @@ Modelled on BuildKit 0.24 on Windows with the containerd worker (process isolati
 * a `RUN` that needs the network (curl.exe to a URL) fails with curl's DNS error when the worker's
   network is null (no CNI): exit code 6;
 * `--progress plain` writes the real plain format to stderr (`#N name`, `#N DONE 0.1s`, `#N ERROR: ...`,
-  then `error: failed to solve: ...`), `--metadata-file` gets `containerimage.digest`;
-  the image is kept in the daemon's state under `images`.
+  then `error: failed to solve: ...`), `--metadata-file` gets `containerimage.digest` (the digest of a real
+  OCI manifest the twin builds: one layer per filesystem step, and the config);
+* `--output type=image,name=N[,push=true]`: the image is named N in containerd's image store, namespace
+  `buildkit` (ctr.py; it stays until deleted); with push=true it is pushed over real HTTP to N's registry,
+  loopback only (anything else: `dial tcp: lookup <host>: no such host`), plain HTTP only for a
+  localhost/loopback registry or one whose buildkitd.toml `[registry."<host>"]` says `http = true`
+  (`insecure = true`: HTTPS unverified, then HTTP), credentials from buildctl's docker config
+  (DOCKER_CONFIG, else USERPROFILE; docker_config.py) after the registry's Basic challenge; failures as
+  BuildKit words them: `failed to push N: unexpected status from HEAD request to <url>: 401 Unauthorized`,
+  `... http: server gave HTTP response to HTTPS client`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import ntpath
 import re
 import typing as t
 
 from .buildkitd import _BUILDCTL_GLOBAL, UsageError, _connect, parse_flags
+from .ctr import record_image
+from .docker import HOME
+from .docker_config import credentials_for, read_auths
 from .host import Host, ScriptFailure, split_win32
 from .registry import PROGRAMS, script
 
@@ -54,6 +66,158 @@ def _runs_on(host: Host, image_build: int) -> bool:
     build = int(host.state["build"])
     return image_build == build or (host.state.get("edition") == "client" and 22000 <= build < 26100
                                     and image_build == 20348)
+
+
+# -- the image exporter's output and its push (containerd remotes/docker as BuildKit drives it) ----------------
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+HOSTS_FILE = r"C:\Windows\System32\drivers\etc\hosts"
+
+
+class PushFailed(Exception):
+    """The push's error as BuildKit reports it, after "failed to push <name>: "."""
+
+
+def _blob(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _image(image_build: int, layers: list[str]) -> dict[str, t.Any]:
+    """An OCI image for the build: one layer per filesystem step, the config, the manifest (its digest is the image's)."""
+    blobs = [f"simulated layer {i}: {layer}".encode() for i, layer in enumerate(layers)]
+    config = json.dumps({"architecture": "amd64", "os": "windows", "os.version": f"10.0.{image_build}.1",
+                         "rootfs": {"type": "layers", "diff_ids": [_blob(b) for b in blobs]}},
+                        separators=(",", ":")).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": _blob(config),
+                   "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": _blob(b), "size": len(b)}
+                   for b in blobs]}, separators=(",", ":")).encode()
+    return {"digest": _blob(manifest), "config_digest": _blob(config), "manifest": manifest, "config": config,
+            "layers": blobs, "size": len(manifest) + len(config) + sum(len(b) for b in blobs)}
+
+
+def split_reference(name: str) -> tuple[str, str, str]:
+    """reference.ParseNormalizedNamed: (registry, repository, tag); no registry part means Docker Hub."""
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first, rest
+    else:
+        registry, path = "docker.io", name if slash else f"library/{name}"
+    repository, colon, tag = path.rpartition(":")
+    if not colon or "/" in tag:
+        repository, tag = path, "latest"
+    return registry, repository, tag
+
+
+def _is_loopback(hostname: str) -> bool:
+    """docker.MatchLocalhost: localhost, or a loopback IP."""
+    try:
+        return hostname == "localhost" or ipaddress.ip_address(hostname.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolves_to_loopback(host: Host, hostname: str) -> bool:
+    """Name resolution on the host: loopback names, else the hosts file (the only DNS the simulator has)."""
+    if _is_loopback(hostname):
+        return True
+    if not host.file(HOSTS_FILE):
+        return False
+    for line in host.read_text(HOSTS_FILE).splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and hostname.lower() in (f.lower() for f in fields[1:]):
+            return _is_loopback(fields[0])
+    return False
+
+
+def _push(host: Host, daemon: dict[str, t.Any], name: str, image: dict[str, t.Any], progress: _Progress,
+          number: int) -> list[str]:
+    """Push the image to its registry over real HTTP (loopback only), as BuildKit's resolver would.
+
+    Scheme (util/resolver fillInsecureOpts): `http = true` in buildkitd.toml's [registry."<host>"], or no `http`
+    key and a localhost/loopback registry, means plain HTTP; `insecure = true` means HTTPS without verification
+    (falling back to HTTP in the plain-HTTP case). Credentials come from buildctl's docker config (its process
+    environment: DOCKER_CONFIG, else USERPROFILE), offered after the registry's Basic challenge.
+    """
+    registry, repository, tag = split_reference(name)
+    hostname, _colon, port = registry.rpartition(":") if registry.count(":") == 1 or "]:" in registry else (registry, "", "")
+    hostname = hostname or registry
+    conf = (daemon.get("registry") or {}).get(registry) or {}
+    plain = conf.get("http") is True or (conf.get("http") is None and _is_loopback(hostname))
+    insecure = conf.get("insecure") is True
+    schemes = (["https", "http"] if plain else ["https"]) if insecure else (["http"] if plain else ["https"])
+    lines: list[str] = []
+    auths, warning = read_auths(host, {"USERPROFILE": HOME, **host.process_env})
+    if warning:
+        progress.lines.append(warning.rstrip("\n"))
+    credentials = credentials_for(auths, registry)
+    first_blob = _blob(image["layers"][0]) if image["layers"] else image["config_digest"]
+    if not _resolves_to_loopback(host, hostname):
+        raise PushFailed(f'failed to do request: Head "{schemes[0]}://{registry}/v2/{repository}/blobs/{first_blob}": '
+                         f"dial tcp: lookup {hostname}: no such host")
+    import httpx  # the controller's own HTTP client (requirements.txt); only loopback is ever dialled
+
+    def request(client: httpx.Client, scheme: str, method: str, path: str, **kwargs: t.Any) -> httpx.Response:
+        url = f"{scheme}://{registry}{path}"
+        try:
+            answer = client.request(method, path, **kwargs)
+            if answer.status_code == 401 and credentials and "basic" in answer.headers.get("www-authenticate", "").lower():
+                answer = client.request(method, path, auth=credentials, **kwargs)
+        except httpx.ConnectError as exc:
+            if "refused" in str(exc).lower() or "errno 111" in str(exc).lower():
+                raise PushFailed(f'failed to do request: {method.title()} "{url}": dial tcp 127.0.0.1:{port or 443}: '
+                                 "connectex: No connection could be made because the target machine actively "
+                                 "refused it.") from None
+            raise PushFailed(f'failed to do request: {method.title()} "{url}": http: server gave HTTP response to '
+                             "HTTPS client") from None
+        return answer
+
+    def unexpected(answer: httpx.Response, method: str, scheme: str, path: str) -> PushFailed:
+        return PushFailed(f"unexpected status from {method} request to {scheme}://{registry}{path}: "
+                          f"{answer.status_code} {answer.reason_phrase}")
+
+    failure: PushFailed | None = None
+    for scheme in schemes:
+        base = f"{scheme}://127.0.0.1:{port or (443 if scheme == 'https' else 80)}"
+        with httpx.Client(base_url=base, verify=False, timeout=10, headers={"Host": registry,
+                                                                          "User-Agent": "buildkit/v0.24"}) as client:
+            try:
+                used_auth = False
+                for data in [*image["layers"], image["config"]]:
+                    path = f"/v2/{repository}/blobs/{_blob(data)}"
+                    head = request(client, scheme, "HEAD", path)
+                    used_auth = used_auth or head.request.headers.get("authorization") is not None
+                    if head.status_code == 200:
+                        continue
+                    if head.status_code != 404:
+                        raise unexpected(head, "HEAD", scheme, path)
+                    started = request(client, scheme, "POST", f"/v2/{repository}/blobs/uploads/")
+                    if started.status_code != 202:
+                        raise unexpected(started, "POST", scheme, f"/v2/{repository}/blobs/uploads/")
+                    location = started.headers["location"]
+                    done = request(client, scheme, "PUT", location, params={"digest": _blob(data)}, content=data)
+                    if done.status_code != 201:
+                        raise unexpected(done, "PUT", scheme, location.split("?")[0])
+                path = f"/v2/{repository}/manifests/{tag}"
+                put = request(client, scheme, "PUT", path, content=image["manifest"],
+                              headers={"Content-Type": OCI_MANIFEST})
+                if put.status_code != 201:
+                    raise unexpected(put, "PUT", scheme, path)
+            except PushFailed as exc:
+                failure = exc
+                if "server gave HTTP response" in str(exc) and scheme != schemes[-1]:
+                    continue  # httpFallback: an insecure plain-HTTP registry is retried over HTTP
+                raise
+        if used_auth:
+            progress.number += 1
+            lines += [f"#{progress.number} [auth] sharing credentials for {registry}", f"#{progress.number} DONE 0.0s"]
+        normalized = f"{registry}/{repository}:{tag}"
+        host.event("registry_push", normalized, image["digest"])
+        return [*lines, f"#{number} pushing layers 0.3s done",
+                f"#{number} pushing manifest for {normalized}@{image['digest']} 0.1s done"]
+    raise failure or PushFailed("no registry host")
+
 
 
 class _Progress:
@@ -139,16 +303,33 @@ def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]]) ->
         else:
             layers.append(line)
     outputs = [_kv(o) for o in values.get("output", []) + values.get("o", [])]
-    image = _digest(str(host.state["build"]), *layers)
-    exporting = ["exporting layers 0.4s done", f"exporting manifest {image} done",
-                 f"exporting config {_digest('config', image)} done"]
-    names = [o.get("name") for o in outputs if o.get("type") == "image" and o.get("name")]
-    exporting += [f"naming to {n} done" for n in names]
-    progress.step("exporting to image", *exporting, seconds=0.6)
-    daemon.setdefault("images", {}).update({n: image for n in names})
+    image = _image(NANOSERVER_BUILDS[base], layers)
+    names = [n for o in outputs if o.get("type") == "image" for n in (o.get("name") or "").split(",") if n]
+    push = any(o.get("type") == "image" and o.get("push", "false").lower() in ("true", "1") for o in outputs)
+    number = progress.number + 1
+    progress.number = number
+    lines = [f"#{number} exporting to image", f"#{number} exporting layers 0.4s done",
+             f"#{number} exporting manifest {image['digest']} done",
+             f"#{number} exporting config {image['config_digest']} done"]
+    namespace = daemon["worker"]["labels"].get("org.mobyproject.buildkit.worker.containerd.namespace", "buildkit")
+    for name in names:
+        # The containerd worker's exporter names the image in containerd's store (Images.Update, else Create).
+        record_image(host, namespace, name, image["digest"], image["size"])
+        lines.append(f"#{number} naming to {name} done")
+    seconds = 0.6
+    if push:
+        for name in names:
+            try:
+                lines += _push(host, daemon, name, image, progress, number)
+            except PushFailed as exc:
+                error = f"failed to push {name}: {exc}"
+                progress.lines += lines + [f"#{number} ERROR: {error}"]
+                return _failed(progress, error)
+        seconds = 1.4
+    progress.lines += lines + [f"#{number} DONE {seconds:.1f}s"]
     metadata = (values.get("metadata-file") or [None])[-1]
     if metadata:
-        host.write_file(metadata, json.dumps({"containerimage.digest": image,
+        host.write_file(metadata, json.dumps({"containerimage.digest": image["digest"],
                                               **({"image.name": ",".join(names)} if names else {})}).encode())
     return 0, "", "\n".join(progress.lines) + "\n"
 
@@ -173,8 +354,9 @@ def run(host: Host, argv: list[str]) -> tuple[int, str, str]:
 
 
 # -- the detached build: smoke_build_start.ps1 / smoke_build_poll.ps1 ------------------------------------------
-_CMD = re.compile(r'^cmd\.exe /D /V:ON /C ""(?P<exe>[^"]+)" (?P<args>.*) > "(?P<log>[^"]+)" 2>&1 & '
-                  r'echo !ERRORLEVEL! > "(?P<rc>[^"]+)""$')
+_CMD = re.compile(r'^cmd\.exe /D /V:ON /C "(?P<env>(?:set "[^"=]+=[^"]*" & )*)"(?P<exe>[^"]+)" (?P<args>.*) > '
+                  r'"(?P<log>[^"]+)" 2>&1 & echo !ERRORLEVEL! > "(?P<rc>[^"]+)""$')
+_SET = re.compile(r'set "([^"=]+)=([^"]*)" & ')
 _SECONDS = re.compile(r"^#\d+ DONE (\d+(?:\.\d+)?)s$", re.M)
 
 
@@ -192,8 +374,13 @@ def smoke_build_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     host.write_file(ntpath.join(context, "hello.txt"), params["HelloText"].encode())
     for path in (params["LogPath"], params["RcPath"]):
         host.remove_file(path)
-    command = ('cmd.exe /D /V:ON /C ""' + params["Buildctl"] + '" ' + params["Arguments"] + ' > "'
-               + params["LogPath"] + '" 2>&1 & echo !ERRORLEVEL! > "' + params["RcPath"] + '""')
+    docker_config = params.get("DockerConfig") or ntpath.join(HOME, ".docker")  # $env:USERPROFILE of the session
+    if any(c in docker_config for c in '"!%^&'):
+        raise ScriptFailure(f"The docker config folder '{docker_config}' holds a character cmd.exe would read as "
+                            'syntax (one of " ! % ^ &): choose another folder.')
+    command = ('cmd.exe /D /V:ON /C "set "DOCKER_CONFIG=' + docker_config + '" & "' + params["Buildctl"] + '" '
+               + params["Arguments"] + ' > "' + params["LogPath"] + '" 2>&1 & echo !ERRORLEVEL! > "'
+               + params["RcPath"] + '""')
     match = _CMD.match(command)
     if not match:
         raise ScriptFailure(f"simulated cmd.exe cannot read the command line: {command}")
@@ -202,7 +389,13 @@ def smoke_build_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         # cmd.exe's own message for a program that is not there, and its exit code.
         rc, out = 9009, f"'{exe}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
     else:
-        rc, stdout, stderr = PROGRAMS["buildctl.exe"](host, exe, split_win32(match["args"]))
+        # Win32_Process.Create: the process is not a child of the WinRM shell and gets none of its environment;
+        # the twin gives it only what cmd.exe sets (USERPROFILE empty: we rely on no profile WMI may pass).
+        host.process_env = {"USERPROFILE": "", **dict(_SET.findall(match["env"]))}
+        try:
+            rc, stdout, stderr = PROGRAMS["buildctl.exe"](host, exe, split_win32(match["args"]))
+        finally:
+            host.process_env = {}
         out = stdout + stderr
     duration = sum(float(s) for s in _SECONDS.findall(out)) or 0.5
     process = host.spawn(r"C:\Windows\System32\cmd.exe")
@@ -212,7 +405,7 @@ def smoke_build_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         "started": host.clock, "ends": host.clock + duration}
     host.event("smoke_build_start", process["pid"], exe)
     return {"pid": process["pid"], "context": context, "log": params["LogPath"], "rc_file": params["RcPath"],
-            "changed": True}
+            "docker_config": docker_config, "changed": True}
 
 
 def _settle(host: Host) -> None:

@@ -286,7 +286,9 @@ def run_daemon(host: Host, service: dict[str, t.Any], argv: list[str]) -> str:
         host.append_log(argv, f'level=info msg="running server on {address}"')
     service["buildkitd"] = {"version": version, "listeners": listeners,
                             "pipe_acl": pipe_acl_of(host, _v(version), groups),
-                            "worker": _worker(host, version, values, config, network)}
+                            "worker": _worker(host, version, values, config, network),
+                            # [registry."host:port"] http / insecure / mirrors: how the worker reaches registries
+                            "registry": dict(config.get("registry") or {})}
     return pipe
 
 

@@ -19,6 +19,7 @@ from . import ansible_windows, artifacts, common, containerd  # noqa: F401  pyli
 from . import buildkitd, local_security  # noqa: F401  pylint: disable=unused-import
 from . import buildctl_build, docker  # noqa: F401  pylint: disable=unused-import
 from . import hns  # noqa: F401  pylint: disable=unused-import
+from . import ctr, docker_config  # noqa: F401  pylint: disable=unused-import
 from . import binding, module_args, psjson
 from .host import ConnectionDropped, Host, ScriptFailure
 from .registry import MODULES, SCRIPTS

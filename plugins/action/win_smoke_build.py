@@ -41,6 +41,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "registry_password": {"type": "str", "no_log": True},
     "docker_config": {"type": "str"},
     "ctr": {"type": "str", "default": r"C:\Program Files\containerd\bin\ctr.exe"},
+    "hyperv_isolation": {"type": "bool", "default": False},
 }
 # buildkitd's containerd worker keeps what it exports in this containerd namespace.
 BUILDKIT_NAMESPACE = "buildkit"
@@ -71,7 +72,7 @@ class ActionModule(WindowsAction):
         else:
             build, edition = host_build(task_vars)
             try:
-                image = _smoke.base_image(build, edition)
+                image = _smoke.base_image(build, edition, hyperv=args["hyperv_isolation"])
             except _smoke.NoBaseImage as exc:
                 raise ModuleFailure(str(exc), option="base_image", host_build=build) from None
         push = self._push_settings(args)
@@ -85,7 +86,8 @@ class ActionModule(WindowsAction):
         argv = ["--addr", args["address"], "build", "--frontend", "dockerfile.v0",
                 "--local", f"context={context}", "--local", f"dockerfile={context}",
                 "--output", output, "--progress", "plain", "--metadata-file", metadata]
-        base = {"base_image": image, "host_build": build, "dockerfile": dockerfile, "command": argv, "image": name}
+        base = {"base_image": image, "host_build": build, "dockerfile": dockerfile, "command": argv, "image": name,
+                "isolation": "hyperv" if args["hyperv_isolation"] else "process"}
         if self.check_mode:
             return {**base, "changed": False, "msg": "check mode: the smoke build would run"
                     + (f" and push {args['push']}" if args["push"] else "")}

@@ -15,9 +15,12 @@ description:
   - Builds C(FROM <nanoserver>), C(USER ContainerAdministrator), C(COPY hello.txt C:/),
     C(RUN echo "Goodbye!" >> hello.txt), C(CMD ["cmd", "/C", "type C:\\hello.txt"]) with C(buildctl.exe) through
     buildkitd's named pipe, proving that buildkitd, containerd and the Containers feature work together.
-  - The nanoserver tag follows the host's build, which process isolation requires
-    (17763 C(ltsc2019), 20348 C(ltsc2022), 26100 C(ltsc2025); Windows 11 builds 22000-22631 run C(ltsc2022)).
-    A build with no such image fails before anything runs, saying so. The build comes from gathered facts.
+  - The nanoserver tag follows the host's build and the isolation (Microsoft's container version compatibility, as
+    containerd's hcsshim enforces it). Process isolation - 17763 C(ltsc2019), 20348 C(ltsc2022), 26100 C(ltsc2025);
+    a newer host from Windows Server 2022 on also runs the newest LTSC before it (Windows 11 22000-22631 and
+    Windows Server 23H2 C(ltsc2022), Windows 11 25H2 26200 C(ltsc2025)). With O(hyperv_isolation) the newest tag
+    whose build is at most the host's. A build with no such image fails before anything runs, saying so. The build
+    comes from gathered facts.
   - buildctl runs detached on the host and the module polls it in short round trips (O(poll_seconds) each), so
     a long base-image pull outlasts no WinRM timeout; progress is shown as it goes.
   - Intended to be used through the role C(wcow.buildkit.smoke_test).
@@ -99,6 +102,12 @@ options:
         C(%USERPROFILE%\.docker) of the connection user. buildctl is told it through C(DOCKER_CONFIG), because
         the detached build process does not inherit the WinRM session's environment.
     type: str
+  hyperv_isolation:
+    description:
+      - Whether buildkitd runs build steps with Hyper-V isolation (the buildkitd role's C(buildkitd_hyperv_isolation));
+        it decides which base images the host can run.
+    type: bool
+    default: false
   ctr:
     description: Path of containerd's C(ctr.exe) on the host, used to delete the built image.
     type: str
@@ -147,6 +156,11 @@ polls:
   description: How many polling round trips the build took.
   returned: when the build ran
   type: int
+isolation:
+  description: The isolation the base image was chosen for, C(process) or C(hyperv).
+  returned: always
+  type: str
+  sample: process
 image:
   description: The name the image was built under (O(push) when set, else O(image_name)).
   returned: always

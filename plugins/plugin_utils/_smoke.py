@@ -2,9 +2,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The smoke build's decisions (internal, pure): which base image, what to build, what the output says.
 
-- base_image(): the nanoserver tag a host can run with process isolation (Microsoft's Windows container
-  version compatibility: the image's build must equal the host's, except that Windows 11 hosts run
-  Windows Server 2022 images); a host without one gets an explanation, never a build that would fail late.
+- base_image(): the nanoserver tag a host can run (Microsoft's Windows container version compatibility, as
+  hcsshim's osversion.CheckHostAndContainerCompat enforces it for containerd). Process isolation: a host
+  before Windows Server 2022 (20348) needs the image of its own build; from 20348 on a host runs images from
+  the newest LTSC release it is newer than up to its own build (20348 < build <= 26100: ltsc2022, and
+  ltsc2025 from 26100; after 26100, e.g. Windows 11 25H2 26200: ltsc2025). Hyper-V isolation: any image whose
+  build is at most the host's. The newest allowed tag is chosen; a host without one gets an explanation,
+  never a build that would fail late.
 - dockerfile(): the BuildKit Windows guide's hello-world, forward slashes in paths.
 - parse_progress(): `buildctl build --progress plain` output -> steps with durations, the failed step,
   the image digest, the pushed reference.
@@ -19,30 +23,44 @@ import re
 import typing as t
 
 NANOSERVER = "mcr.microsoft.com/windows/nanoserver"
-# Host build -> nanoserver tag with the same build (process isolation needs equal builds).
+# The nanoserver tags MCR publishes for the LTSC releases, by the Windows build of the image.
 SERVER_TAGS = {17763: "ltsc2019", 20348: "ltsc2022", 26100: "ltsc2025"}
-# Windows 11 client builds before 24H2 (26100) run Windows Server 2022 images with process isolation:
-# the one exception Microsoft's compatibility matrix makes to equal builds.
-WINDOWS11_LTSC2022 = range(22000, 26100)
+# Releases with the stable ABI (hcsshim compatLTSCReleases): from the first, a newer host runs older images.
+STABLE_ABI_RELEASES = (20348, 26100)
 HELLO_TEXT = "Hello from Windows BuildKit!\r\n"
 
 
 class NoBaseImage(Exception):
-    """The host's build has no nanoserver image it can run with process isolation."""
+    """The host's build has no nanoserver image it can run with its isolation."""
 
 
-def base_image(build: int, edition: str = "server", override: str | None = None) -> str:
+def runs_image(host_build: int, image_build: int, hyperv: bool = False) -> bool:
+    """Whether a host of this build starts a container of that image build (process or Hyper-V isolation)."""
+    if hyperv:
+        return image_build <= host_build
+    if host_build < STABLE_ABI_RELEASES[0]:
+        return image_build == host_build
+    floor = max([r for r in STABLE_ABI_RELEASES if host_build > r] or [STABLE_ABI_RELEASES[0]])
+    return floor <= image_build <= host_build
+
+
+def base_image(build: int, edition: str = "server", override: str | None = None, hyperv: bool = False) -> str:
     if override:
         return override
-    if build in SERVER_TAGS:
-        return f"{NANOSERVER}:{SERVER_TAGS[build]}"
-    if edition == "client" and build in WINDOWS11_LTSC2022:
-        return f"{NANOSERVER}:ltsc2022"
+    runnable = [b for b in SERVER_TAGS if runs_image(build, b, hyperv)]
+    if runnable:
+        return f"{NANOSERVER}:{SERVER_TAGS[max(runnable)]}"
     known = ", ".join(f"{b} -> {tag}" for b, tag in SERVER_TAGS.items())
+    if hyperv:
+        rule = f"with Hyper-V isolation an image's build must be at most the host's ({known})"
+    else:
+        rule = (f"with process isolation an image must have the host's build ({known}), or from Windows Server 2022 "
+                "on be of the newest LTSC release before the host's build or later (Windows 11 22000-22631 and "
+                "Windows Server 23H2 run ltsc2022; 24H2 26100 runs ltsc2025 and ltsc2022; 25H2 26200 runs ltsc2025)")
     raise NoBaseImage(
-        f"Windows build {build} ({edition}) has no nanoserver image it can run with process isolation: "
-        f"an image must have the host's build ({known}; Windows 11 builds 22000-22631 also run ltsc2022). "
-        "Set base_image to an image built for this host, or run the smoke test on a supported build.")
+        f"Windows build {build} ({edition}) has no nanoserver image it can run: {rule}. "
+        "Set base_image to an image built for this host, run buildkitd with Hyper-V isolation, or run the smoke "
+        "test on a supported build.")
 
 
 def dockerfile(image: str, network_url: str | None = None) -> str:

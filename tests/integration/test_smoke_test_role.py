@@ -63,11 +63,11 @@ def test_always_rebuilds_a_converged_host(simulator, fake_github, tmp_path):
 
 
 def test_a_build_without_a_nanoserver_image_fails_before_building(simulator, fake_github, tmp_path):
-    hosts = {"sim-host": {"sim_build": 25398}}  # Windows Server 23H2: no ltsc nanoserver image
+    hosts = {"sim-host": {"sim_build": 14393}}  # Windows Server 2016: MCR has no nanoserver tag for it any more
     run = simulator.run(SITE, hosts, *_extra(fake_github, tmp_path))
     assert run.rc != 0
     result = run.result()
-    assert "Windows build 25398 (server) has no nanoserver image" in result["msg"]
+    assert "Windows build 14393 (server) has no nanoserver image" in result["msg"]
     assert "smoke_test_base_image" in result["msg"]  # the role variable to set
     assert not [e for e in run.state("sim-host")["events"] if e.startswith("smoke_build_start")]
 

@@ -8,9 +8,11 @@ Modelled on BuildKit 0.24 on Windows with the containerd worker (process isolati
 * the Dockerfile is read from the `--local dockerfile=` folder on the host (`--opt filename=`, default
   `Dockerfile`); `COPY` sources from `--local context=`;
 * `FROM` resolves only the nanoserver tags MCR publishes (ltsc2019, ltsc2022, ltsc2025); the first `RUN`
-  creates a container, which Windows refuses under process isolation when the image's build differs
-  from the host's (except Windows Server 2022 images on Windows 11): hcs's
-  "The container operating system does not match the host operating system.";
+  creates a container, which hcs refuses when the host cannot run the image's build (`_runs_on`, hcsshim's
+  rule: process isolation the same build, or from 20348 on the newest stable-ABI LTSC before the host up to
+  the host; Hyper-V isolation, when buildkitd runs with it, any older build): "The container operating
+  system does not match the host operating system."; Hyper-V isolation without the Hyper-V feature:
+  "The virtual machine could not be started because a required feature is not installed.";
 * a `RUN` that needs the network (curl.exe to a URL) fails with curl's DNS error when the worker's
   network is null (no CNI): exit code 6;
 * `--progress plain` writes the real plain format to stderr (`#N name`, `#N DONE 0.1s`, `#N ERROR: ...`,
@@ -62,11 +64,22 @@ def _kv(text: str) -> dict[str, str]:
     return dict(item.partition("=")[::2] for item in text.split(",") if item)
 
 
-def _runs_on(host: Host, image_build: int) -> bool:
-    build = int(host.state["build"])
-    return image_build == build or (host.state.get("edition") == "client" and 22000 <= build < 26100
-                                    and image_build == 20348)
+def _runs_on(host: Host, image_build: int, hyperv: bool = False) -> bool:
+    """Whether hcs starts a container of that image build here (hcsshim osversion.CheckHostAndContainerCompat).
 
+    Process isolation: before 20348 the same build only; from 20348 on, builds from the newest stable-ABI LTSC
+    release (20348, 26100) the host is newer than, up to the host's own. Hyper-V isolation: any build up to the host's.
+    """
+    build = int(host.state["build"])
+    if hyperv:
+        return image_build <= build
+    if build < 20348:
+        return image_build == build
+    floor = max([r for r in (20348, 26100) if build > r] or [20348])
+    return floor <= image_build <= build
+
+
+HYPERV_MISSING = "The virtual machine could not be started because a required feature is not installed."
 
 # -- the image exporter's output and its push (containerd remotes/docker as BuildKit drives it) ----------------
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -288,9 +301,15 @@ def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]]) ->
             progress.step(label, seconds=0.3)
         elif keyword.upper() == "RUN":
             command = f'cmd /S /C {rest}'
-            if not _runs_on(host, NANOSERVER_BUILDS[base]):
+            hyperv = bool(daemon.get("hyperv_isolation"))
+            hcs_error = None
+            if hyperv and host.state["features"].get("Microsoft-Hyper-V") != "Enabled":
+                hcs_error = HYPERV_MISSING  # a utility VM needs the Hyper-V feature
+            elif not _runs_on(host, NANOSERVER_BUILDS[base], hyperv):
+                hcs_error = OS_MISMATCH
+            if hcs_error:
                 error = (f'process "{command}" did not complete successfully: failed to create shim task: '
-                         f"hcs::CreateComputeSystem {_digest(label)[7:71]}: {OS_MISMATCH}: unknown")
+                         f"hcs::CreateComputeSystem {_digest(label)[7:71]}: {hcs_error}: unknown")
                 progress.fail(label, error)
                 return _failed(progress, error)
             url = _URL.search(rest)

@@ -288,7 +288,9 @@ def run_daemon(host: Host, service: dict[str, t.Any], argv: list[str]) -> str:
                             "pipe_acl": pipe_acl_of(host, _v(version), groups),
                             "worker": _worker(host, version, values, config, network),
                             # [registry."host:port"] http / insecure / mirrors: how the worker reaches registries
-                            "registry": dict(config.get("registry") or {})}
+                            "registry": dict(config.get("registry") or {}),
+                            # a release with the flag (none yet: fault buildkitd_extra_flags) runs steps in utility VMs
+                            "hyperv_isolation": _true(values, "containerd-worker-hyperv-isolation")}
     return pipe
 
 

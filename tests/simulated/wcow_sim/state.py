@@ -32,12 +32,28 @@ BUILDS = {
     17763: ("server", "Windows Server 2019 Datacenter"),
     20348: ("server", "Windows Server 2022 Datacenter"),
     26100: ("server", "Windows Server 2025 Datacenter"),
+    # Windows 11 21H2, 22H2, 23H2 and 25H2; 24H2 shares 26100 with Windows Server 2025 (sim_edition: client).
+    22000: ("client", "Windows 11 Enterprise"),
+    22621: ("client", "Windows 11 Enterprise"),
     22631: ("client", "Windows 11 Enterprise"),
+    26200: ("client", "Windows 11 Enterprise"),
 }
+# The client release of a build whose default edition is server.
+CLIENT_PRODUCTS = {26100: "Windows 11 Enterprise"}
 
 
-def new_state(build: int = 20348) -> dict[str, t.Any]:
-    edition, product = BUILDS.get(build, ("server", f"Windows Server (build {build})"))
+def edition_of(build: int, edition: str | None = None) -> tuple[str, str]:
+    """(edition, product name) of a build; `edition` picks the client or server release of a shared build."""
+    default = BUILDS.get(build, ("server", f"Windows Server (build {build})"))
+    if edition is None or edition == default[0]:
+        return default
+    if edition == "client":
+        return "client", CLIENT_PRODUCTS.get(build, f"Windows (build {build})")
+    return "server", f"Windows Server (build {build})"
+
+
+def new_state(build: int = 20348, edition: str | None = None) -> dict[str, t.Any]:
+    edition, product = edition_of(build, edition)
     return {
         "build": build,
         "edition": edition,

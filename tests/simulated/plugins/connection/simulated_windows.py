@@ -20,11 +20,19 @@ options:
     env:
       - name: WCOW_SIM_STATE_DIR
   build:
-    description: Windows build number (17763, 20348, 26100 server; 22631 Windows 11).
+    description: Windows build number (17763, 20348, 26100 server; 22000, 22621, 22631, 26200 Windows 11).
     type: int
     default: 20348
     vars:
       - name: sim_build
+  edition:
+    description:
+      - V(client) or V(server) for a build both editions share (26100 is Windows Server 2025, or with V(client)
+        Windows 11 24H2); empty for the build's usual edition.
+    type: str
+    default: ""
+    vars:
+      - name: sim_edition
   faults:
     description:
       - Faults to inject, by name.
@@ -75,7 +83,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 from wcow_sim import dispatch  # noqa: E402
 from wcow_sim.host import ConnectionDropped, Host  # noqa: E402
-from wcow_sim.state import StateStore  # noqa: E402
+from wcow_sim.state import StateStore, edition_of  # noqa: E402
 
 
 PUT_FILE_CHUNK = 250000  # ansible-core winrm.py: _put_file_stdin_iterator(buffer_size=250000)
@@ -114,6 +122,9 @@ class Connection(ConnectionBase):
         initial = {"pending_reboot": bool(faults.get("pending_reboot"))}
         if self.get_option("features"):
             initial["features"] = self.get_option("features")
+        if self.get_option("edition"):
+            initial["edition"], initial["product_name"] = edition_of(int(self.get_option("build")),
+                                                                      self.get_option("edition"))
         latency = float(self.get_option("latency_ms") or 0)
         if latency:
             time.sleep(latency * requests / 1000.0)

@@ -138,7 +138,9 @@ class ActionModule(WindowsAction):
             elif push and "server gave HTTP response to HTTPS client" in where:
                 hint = (f" The registry {push['Registry']} speaks plain HTTP: allow it in buildkitd.toml with "
                         f'[registry."{push["Registry"]}"] http = true (the buildkitd role\'s config).')
-            raise ModuleFailure(f"the smoke build on {image} failed: {where}{hint}", failed_step=failed,
+            # The option the message is about: BuildKit's own words ("failed to push") must not be taken for ours.
+            option = "registry_username" if push and "401 Unauthorized" in where else "base_image"
+            raise ModuleFailure(f"the smoke build on {image} failed: {where}{hint}", option=option, failed_step=failed,
                                 daemon_log_tail=str(answer.get("daemon_log_tail") or "").splitlines()[-20:],
                                 **result)
         return result

@@ -193,3 +193,14 @@ def test_bad_push_settings_are_refused_before_the_build(simulator, fake_github, 
     assert not [e for e in simulator.state()["events"] if e.startswith("smoke_build_start")]
     assert run.result().get("invocation", {}).get("module_args", {}).get("registry_password") in (
         None, "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER")
+
+
+def test_moved_install_folders_are_followed_for_buildctl_and_ctr(simulator, fake_github, tmp_path):
+    run = _site(simulator, fake_github, tmp_path, containerd_install_dir="C:\\opt\\containerd",
+                buildkitd_install_dir="C:\\opt\\buildkit")
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result()
+    assert result["image_removed"] is True and "warnings" not in result
+    assert simulator.state()["containerd_images"]["buildkit"] == {}
+    assert any(e.startswith("smoke_build_start") and "C:\\opt\\buildkit\\bin\\buildctl.exe" in e
+               for e in simulator.state()["events"])

@@ -76,6 +76,7 @@ class ActionModule(WindowsAction):
             except _smoke.NoBaseImage as exc:
                 raise ModuleFailure(str(exc), option="base_image", host_build=build) from None
         push = self._push_settings(args)
+        registry = _smoke.registry_of(args["push"])[0] if push else None
         name = args["push"] or args["image_name"]
         dockerfile = _smoke.dockerfile(image, args["network_url"])
         context = ntpath.join(args["work_dir"], "context")
@@ -133,11 +134,11 @@ class ActionModule(WindowsAction):
             hint = ""
             if push and "401 Unauthorized" in where:
                 hint = (f" The registry refused the credentials buildctl found in {auth.get('path')} for "
-                        f"{push['Registry']}: set registry_username and registry_password"
+                        f"{registry}: set registry_username and registry_password"
                         + (" (none are stored there yet)." if not auth.get("has_auth") else " to the right ones."))
             elif push and "server gave HTTP response to HTTPS client" in where:
-                hint = (f" The registry {push['Registry']} speaks plain HTTP: allow it in buildkitd.toml with "
-                        f'[registry."{push["Registry"]}"] http = true (the buildkitd role\'s config).')
+                hint = (f" The registry {registry} speaks plain HTTP: allow it in buildkitd.toml with "
+                        f'[registry."{registry}"] http = true (the buildkitd role\'s config).')
             # The option the message is about: BuildKit's own words ("failed to push") must not be taken for ours.
             option = "registry_username" if push and "401 Unauthorized" in where else "base_image"
             raise ModuleFailure(f"the smoke build on {image} failed: {where}{hint}", option=option, failed_step=failed,

@@ -193,8 +193,8 @@ def _push(host: Host, daemon: dict[str, t.Any], name: str, image: dict[str, t.An
     failure: PushFailed | None = None
     for scheme in schemes:
         base = f"{scheme}://127.0.0.1:{port or (443 if scheme == 'https' else 80)}"
-        with httpx.Client(base_url=base, verify=False, timeout=10, headers={"Host": registry,
-                                                                          "User-Agent": "buildkit/v0.24"}) as client:
+        headers = {"Host": registry, "User-Agent": "buildkit/v0.24"}
+        with httpx.Client(base_url=base, verify=False, timeout=10, headers=headers) as client:
             try:
                 used_auth = False
                 for data in [*image["layers"], image["config"]]:
@@ -230,7 +230,6 @@ def _push(host: Host, daemon: dict[str, t.Any], name: str, image: dict[str, t.An
         return [*lines, f"#{number} pushing layers 0.3s done",
                 f"#{number} pushing manifest for {normalized}@{image['digest']} 0.1s done"]
     raise failure or PushFailed("no registry host")
-
 
 
 class _Progress:

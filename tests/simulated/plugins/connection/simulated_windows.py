@@ -123,8 +123,8 @@ class Connection(ConnectionBase):
         if self.get_option("features"):
             initial["features"] = self.get_option("features")
         if self.get_option("edition"):
-            initial["edition"], initial["product_name"] = edition_of(int(self.get_option("build")),
-                                                                      self.get_option("edition"))
+            edition = edition_of(int(self.get_option("build")), self.get_option("edition"))
+            initial["edition"], initial["product_name"] = edition
         latency = float(self.get_option("latency_ms") or 0)
         if latency:
             time.sleep(latency * requests / 1000.0)

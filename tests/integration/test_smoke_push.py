@@ -204,3 +204,18 @@ def test_moved_install_folders_are_followed_for_buildctl_and_ctr(simulator, fake
     assert simulator.state()["containerd_images"]["buildkit"] == {}
     assert any(e.startswith("smoke_build_start") and "C:\\opt\\buildkit\\bin\\buildctl.exe" in e
                for e in simulator.state()["events"])
+
+
+def test_check_mode_reports_the_push_and_writes_nothing(simulator):
+    task = {"wcow.buildkit.win_smoke_build": {"base_image": "mcr.microsoft.com/windows/nanoserver:ltsc2022",
+                                              "push": "127.0.0.1:5000/smoke:1", "registry_username": "builder",
+                                              "registry_password": PASSWORD}}
+    play = [{"hosts": "windows_builders", "gather_facts": False, "tasks": [task]}]
+    run = simulator.run(simulator.playbook(json.dumps(play)), {"sim-host": {}}, "-vvv", check=True)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result()
+    assert result["changed"] is False and result["msg"].endswith("and push 127.0.0.1:5000/smoke:1")
+    assert "type=image,name=127.0.0.1:5000/smoke:1,push=true" in result["command"]
+    # Not one round trip: the host was never contacted, so it has no state at all.
+    assert not (simulator.state_dir / "sim-host.json").exists()
+    assert PASSWORD not in run.stdout + json.dumps(result)

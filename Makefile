@@ -90,7 +90,8 @@ molecule: setup
 	  && for playbook in $(WINDOWS_SCENARIO)/create.yml extensions/molecule/shared/*.yml; do \
 	       $(BIN)/ansible-playbook --syntax-check -i $(WINDOWS_EXAMPLE_INVENTORY) $$playbook || exit 1; done)
 
-# Figures, not assertions: round trips, bytes and wall time per win_containerd call.
+# Figures, not assertions: round trips, bytes and wall time per win_containerd call; site.yml per host.
 bench: setup
 	$(BIN)/python tests/bench/round_trips.py --latency-ms 50
+	$(BIN)/python tests/bench/site_round_trips.py
 	$(BIN)/python tests/bench/wire_vs_double.py

@@ -67,8 +67,6 @@ def test_a_failed_upgrade_stops_the_rollout_and_leaves_the_others_untouched(simu
     assert _versions(simulator, "b2") == ("2.1.5", "0.20.2")
 
 
-# The modules' host-side staging folder (_daemon_action.HOST_ARTIFACT_DIR) outlives even a purge, empty.
-LEFT_BEHIND = {"c:\\programdata\\wcow.buildkit", "c:\\programdata\\wcow.buildkit\\artifacts"}
 COMPARED = ("services", "files", "dirs", "registry", "firewall_rules", "defender_exclusions", "processes", "features",
             "hns_networks")
 
@@ -111,7 +109,8 @@ def test_uninstall_keeps_data_unless_purge(simulator, fake_github, tmp_path):
     assert set(kept) == {"files", "dirs"}, kept
     assert kept["files"] == {"gone": [], "changed": [], "added": [
         "c:\\programdata\\buildkitd\\buildkitd.log", "c:\\programdata\\containerd\\containerd.log"]}
-    assert set(kept["dirs"]["after"]) - set(kept["dirs"]["before"]) == LEFT_BEHIND | {
+    # The modules' scratch folder (C:\\ProgramData\\wcow.buildkit\\artifacts) went with the last archive in it.
+    assert set(kept["dirs"]["after"]) - set(kept["dirs"]["before"]) == {
         "c:\\programdata\\containerd", "c:\\programdata\\containerd\\root", "c:\\programdata\\containerd\\state",
         "c:\\programdata\\buildkitd", "c:\\programdata\\buildkitd\\.buildstate"}
 
@@ -120,9 +119,9 @@ def test_uninstall_keeps_data_unless_purge(simulator, fake_github, tmp_path):
     assert run.rc == 0, run.stdout + run.stderr
     purged = _diff(fresh, {k: simulator.state("b1")[k] for k in COMPARED})
     purged.pop("hns_networks", None)  # nat, as above
-    # A fresh host again, but for the modules' empty host-side download folder (see LEFT_BEHIND).
-    assert set(purged) == {"dirs"}, purged
-    assert set(purged["dirs"]["after"]) - set(purged["dirs"]["before"]) == LEFT_BEHIND
+    # A fresh host again (with the Containers feature on): every file, folder, service, registry value, firewall
+    # rule, exclusion and process compared; C:\\ProgramData\\wcow.buildkit went in the purge's own round trip.
+    assert purged == {}, purged
 
 
 def test_the_playbooks_run_from_the_repository_root_with_the_example_inventory():
@@ -186,3 +185,18 @@ def test_site_in_check_mode_changes_nothing_on_a_fresh_host(simulator, fake_gith
         assert simulator.state(host)["stats"]["round_trips"] > 0
         # ...and the host is, key for key, the one Windows shipped (files, services, registry, features, HNS, ...).
         assert _comparable(simulator.state(host)) == _comparable(new_state(BUILDS[host])), host
+
+
+def test_removing_one_daemon_keeps_the_scratch_folder_another_still_uses(simulator, fake_github, tmp_path):
+    hosts = {"b1": {}}
+    _site(simulator, fake_github, tmp_path, hosts)
+    play = simulator.playbook(json.dumps([{"hosts": "windows_builders", "gather_facts": False, "roles": [
+        {"role": "wcow.buildkit.buildkitd", "vars": {"buildkitd_state": "absent", "buildkitd_purge": True}}]}]),
+        "remove-buildkitd.yml")
+    run = simulator.run(play, hosts, *_extra(fake_github, tmp_path, OLD))
+    assert run.rc == 0, run.stdout + run.stderr
+    state = simulator.state("b1")
+    staged = sorted(f for f in state["files"] if f.startswith("c:\\programdata\\wcow.buildkit\\artifacts\\"))
+    # buildkit's archive went; containerd's and the CNI plugins' stay staged, and so does their folder.
+    assert staged and not any("buildkit-v" in f for f in staged), staged
+    assert "c:\\programdata\\wcow.buildkit\\artifacts" in state["dirs"]

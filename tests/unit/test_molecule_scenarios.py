@@ -6,7 +6,8 @@ from __future__ import annotations
 import pathlib
 
 import yaml
-from wcow_sim import dispatch  # noqa: F401  pylint: disable=unused-import  (registers every stand-in)
+# Importing dispatch registers every stand-in.
+from wcow_sim import dispatch  # noqa: F401  pylint: disable=unused-import
 from wcow_sim.ansible_windows import win_command
 from wcow_sim.host import Host
 from wcow_sim.state import new_state

@@ -24,8 +24,8 @@ def fixture_pki(tmp_path_factory):
 
 
 def test_ca_and_client_pair_become_files_in_the_hosts_folder_and_the_table_names_them(pki):
-    got = reg.plan({"registry.example.com:5000": {"ca": pki["ca_path"], "client_cert": pki["cert"],
-                                                   "client_key": pki["key"]}}, CERTS)
+    settings = {"ca": pki["ca_path"], "client_cert": pki["cert"], "client_key": pki["key"]}
+    got = reg.plan({"registry.example.com:5000": settings}, CERTS)
     folder = CERTS + r"\registry.example.com_5000"  # ':' cannot be in a Windows file name
     assert got.table == {"registry.example.com:5000": {
         "ca": [folder + r"\ca.crt"], "keypair": [{"cert": folder + r"\client.cert", "key": folder + r"\client.key"}]}}
@@ -56,8 +56,8 @@ def test_a_windows_path_is_a_file_already_on_the_host(pki):
                                     "e.g. 'r.example.com'"),
     ({"r.example.com/path": {}}, "is not a registry host"),
     ({"r.example.com": {"mirror": ["m.example.com"]}}, "unknown key 'mirror'; did you mean mirrors?"),
-    ({"r.example.com": {"mirrors": ["https://m.example.com"]}}, "registries.r.example.com.mirrors: 'https://m.example.com':"
-                                                                 " give host[:port][/path] without a scheme"),
+    ({"r.example.com": {"mirrors": ["https://m.example.com"]}},
+     "registries.r.example.com.mirrors: 'https://m.example.com': give host[:port][/path] without a scheme"),
     ({"r.example.com": {"http": "yes please"}}, "registries.r.example.com.http must be true or false"),
     ({"r.example.com": {"ca": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"}},
      "registries.r.example.com.ca: not a PEM certificate"),

@@ -179,6 +179,8 @@ def test_site_in_check_mode_changes_nothing_on_a_fresh_host(simulator, fake_gith
     hosts = {name: {"sim_build": build} for name, build in BUILDS.items() if name in ("ws2019", "win11")}
     run = simulator.run(REPO / "playbooks" / "site.yml", hosts, *_extra(fake_github, tmp_path, NEW), check=True)
     assert run.rc == 0, run.stdout + run.stderr
+    # Without the feature there is no HNS yet: networking says what it assumes instead of failing the check.
+    assert "no Host Networking Service" in run.stderr and "check mode assumes the nat network" in run.stderr
     for host in hosts:
         # It did look (the modules read the host) and reported what a real run would change...
         assert run.recap[host]["changed"] >= 4, run.stdout

@@ -17,7 +17,7 @@ import typing as t
 
 from ansible.utils.display import Display
 
-from ..plugin_utils import _buildkitd, _buildkitd_config, _buildkitd_flags, _buildkitd_verify, _certs
+from ..plugin_utils import _buildkitd, _buildkitd_config, _buildkitd_flags, _buildkitd_registries, _buildkitd_verify, _certs
 from ..plugin_utils._action import ModuleFailure
 from ..plugin_utils._host import HostError
 from ..plugin_utils._daemon_action import HOST_ARTIFACT_DIR, DaemonAction, daemon_argument_spec
@@ -58,6 +58,8 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     }},
     "hyperv_isolation": {"type": "bool", "default": False},
     "verify": {"type": "bool", "default": True},
+    "registries": {"type": "dict"},
+    "registry_certs_dir": {"type": "str", "default": _buildkitd_registries.DEFAULT_CERTS_DIR},
 }
 
 
@@ -94,7 +96,7 @@ class ActionModule(DaemonAction):
     argument_spec = ARGUMENT_SPEC
     daemon = _buildkitd.BUILDKITD
     config_name = "buildkitd.toml"
-    path_options = ("install_dir", "log_file", "config_path", "root", "tls_host_dir")
+    path_options = ("install_dir", "log_file", "config_path", "root", "tls_host_dir", "registry_certs_dir")
 
     _vars: dict[str, t.Any] = {}
     _tls_result: dict[str, t.Any] | None = None
@@ -130,8 +132,10 @@ class ActionModule(DaemonAction):
         if missing:
             option, path = missing[0]
             others = "".join(f"; {o}: {p} is missing too" for o, p in missing[1:])
+            folder = "registry_certs_dir" if option.startswith("registries.") else "tls_host_dir"
             self.fail(f"{option}: {path} does not exist on the host{others}. Copy it there first, or give the PEM text "
-                      "or a path on the controller instead (uploaded to tls_host_dir).", option=option)
+                      f"or a path on the controller instead (uploaded to {folder}).",
+                      option=option.split(".", 1)[0])
         if desired.state == "present" and desired.help_flags and observed.help_text is not None \
                 and observed.version == desired.version:
             listed = _buildkitd_flags.flags_from_help(observed.help_text)
@@ -169,6 +173,12 @@ class ActionModule(DaemonAction):
                             "TLS; anyone who reaches the port can run builds as SYSTEM. Use TLS (tls_generate).")
         version = self.resolve_version(args)
         tls_files, tls_keys, host_tls, pending = self.tls(args)
+        try:
+            # Registry CA and client files ride on the TLS files' plumbing (read with the state, written on change).
+            registries = _buildkitd_registries.plan(args["registries"], args["registry_certs_dir"].rstrip("\\"))
+            config = _buildkitd_registries.merge(args["config"], registries.table)
+        except _buildkitd_registries.RegistryError as exc:
+            self.fail(str(exc), option="registries")
         exe = ntpath.join(common["install_dir"], "bin", self.daemon.exe_name)
         options = {
             "exe": exe, "service_name": args["service_name"], "config": common["config_path"],
@@ -183,7 +193,7 @@ class ActionModule(DaemonAction):
         assume = frozenset([_buildkitd_flags.HYPERV_FLAG]) if binary_decides else frozenset()
         try:
             argv = _buildkitd_flags.register_argv(version, options, assume=assume)
-            rendered = _buildkitd_config.render_config(version, args["config"])
+            rendered = _buildkitd_config.render_config(version, config)
         except (_buildkitd_flags.BuildkitdFlagsError, _buildkitd_config.BuildkitdConfigError) as exc:
             self.fail(str(exc))
         for warning in [*_buildkitd_flags.security_warnings(version), *rendered.warnings,
@@ -207,8 +217,8 @@ class ActionModule(DaemonAction):
             groups=tuple(_buildkitd_flags._groups(args["allowed_groups"])),  # pylint: disable=protected-access
             extra_dirs=tuple(d for d in _buildkitd_flags.required_dirs(version, {"log_file": common["log_file"]})
                              if d.lower() != ntpath.dirname(common["log_file"]).lower()),
-            tls_files=tuple(tls_files), tls_keys=tuple(tls_keys), tls_pending=pending,
-            tls_host_files=self._host_tls,
+            tls_files=(*tls_files, *registries.files), tls_keys=(*tls_keys, *registries.keys), tls_pending=pending,
+            tls_host_files=(*self._host_tls, *registries.host_files),
             tls_host_keys=tuple(path for option, path in self._host_tls if option == "tls_key"),
             firewall_name=firewall_name, firewall_port=port,
             firewall_addresses=tuple(args["firewall_remote_addresses"] or ["Any"]),

@@ -210,6 +210,28 @@ options:
     description: Check the workers with C(buildctl debug workers) after every start.
     type: bool
     default: true
+  registries:
+    description:
+      - Registry settings for builds, rendered into C(buildkitd.toml) as C([registry."<host>"]) tables. BuildKit
+        pulls base images and pushes results only through these (containerd's CRI registry settings and sandbox
+        image do not apply to builds), and buildkitd reads no C(certs.d) folder by default, so CA files are placed
+        and named here.
+      - A dict of registry host (C(docker.io), C(registry.example.com:5000); no scheme, no path) to settings, each
+        optional. C(mirrors) (list) is where pulls go first (C(host[:port][/path]), no scheme). C(http) (bool) uses
+        plain HTTP; C(insecure) (bool) accepts any certificate. C(ca) (a string or a list) is the registry's CA as
+        PEM text or a controller path, uploaded to C(<registry_certs_dir>\<host>\ca.crt), or a Windows path of a
+        file already on the host (checked to exist). C(client_cert) and C(client_key) (both or neither, same
+        forms) are a client certificate for registries that require one (C(client.cert), C(client.key); the key
+        gets an ACL of SYSTEM and Administrators only).
+      - A mirror is a registry of its own for buildkitd; its own C(http), C(insecure) and C(ca) come from its own
+        entry. A host set here may not also be under O(config)C(.registry).
+      - Files are read in the same round trip as the rest of the state; a changed one is written and buildkitd
+        restarted.
+    type: dict
+  registry_certs_dir:
+    description: Host folder of the files of O(registries), one subfolder per registry host (C(:) becomes C(_)).
+    type: str
+    default: C:\ProgramData\buildkitd\certs.d
 """
 
 EXAMPLES = r"""

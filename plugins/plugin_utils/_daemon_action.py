@@ -28,7 +28,8 @@ from ._host import HostError, Step, WindowsHost
 
 display = Display()
 
-HOST_ARTIFACT_DIR = r"C:\ProgramData\wcow.buildkit\artifacts"
+HOST_DIR = r"C:\ProgramData\wcow.buildkit"
+HOST_ARTIFACT_DIR = ntpath.join(HOST_DIR, "artifacts")
 CONTAINERS_FEATURE = "Containers"  # the DISM name on Windows Server and client alike
 _ABSOLUTE_WINDOWS_PATH = re.compile(r"^[A-Za-z]:\\")
 
@@ -155,6 +156,10 @@ class DaemonAction(WindowsAction):
             self.check_containers_feature(host.host, args, answers.pop(0))
         observed = self.observe(answers)
         plan = self.plan(desired, observed)
+        if desired.state == "absent" and plan.changed:
+            # Our scratch folder, then ours above it, go with the last file of ours in them (another daemon's staged
+            # archive keeps them); same round trip as the removal, and never a change of its own.
+            plan.steps.append(Step("directory_remove_empty", {"Path": [HOST_ARTIFACT_DIR, HOST_DIR]}))
         result = self.result(desired, observed, plan)
         for warning in [*plan.warnings, *self.warnings(desired, observed)]:
             display.warning(f"{host.host}: {self.module_name}: {warning}")

@@ -8,6 +8,8 @@ import pathlib
 import subprocess
 import sys
 
+from wcow_sim.state import new_state
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 OLD = {"containerd_version": "2.1.5", "buildkitd_version": "0.20.2"}
 NEW = {"containerd_version": "2.2.7", "buildkitd_version": "0.24.0"}
@@ -65,8 +67,6 @@ def test_a_failed_upgrade_stops_the_rollout_and_leaves_the_others_untouched(simu
     assert _versions(simulator, "b2") == ("2.1.5", "0.20.2")
 
 
-# The modules' host-side staging folder (_daemon_action.HOST_ARTIFACT_DIR) outlives even a purge, empty.
-LEFT_BEHIND = {"c:\\programdata\\wcow.buildkit", "c:\\programdata\\wcow.buildkit\\artifacts"}
 COMPARED = ("services", "files", "dirs", "registry", "firewall_rules", "defender_exclusions", "processes", "features",
             "hns_networks")
 
@@ -109,7 +109,8 @@ def test_uninstall_keeps_data_unless_purge(simulator, fake_github, tmp_path):
     assert set(kept) == {"files", "dirs"}, kept
     assert kept["files"] == {"gone": [], "changed": [], "added": [
         "c:\\programdata\\buildkitd\\buildkitd.log", "c:\\programdata\\containerd\\containerd.log"]}
-    assert set(kept["dirs"]["after"]) - set(kept["dirs"]["before"]) == LEFT_BEHIND | {
+    # The modules' scratch folder (C:\\ProgramData\\wcow.buildkit\\artifacts) went with the last archive in it.
+    assert set(kept["dirs"]["after"]) - set(kept["dirs"]["before"]) == {
         "c:\\programdata\\containerd", "c:\\programdata\\containerd\\root", "c:\\programdata\\containerd\\state",
         "c:\\programdata\\buildkitd", "c:\\programdata\\buildkitd\\.buildstate"}
 
@@ -118,9 +119,9 @@ def test_uninstall_keeps_data_unless_purge(simulator, fake_github, tmp_path):
     assert run.rc == 0, run.stdout + run.stderr
     purged = _diff(fresh, {k: simulator.state("b1")[k] for k in COMPARED})
     purged.pop("hns_networks", None)  # nat, as above
-    # A fresh host again, but for the modules' empty host-side download folder (see LEFT_BEHIND).
-    assert set(purged) == {"dirs"}, purged
-    assert set(purged["dirs"]["after"]) - set(purged["dirs"]["before"]) == LEFT_BEHIND
+    # A fresh host again (with the Containers feature on): every file, folder, service, registry value, firewall
+    # rule, exclusion and process compared; C:\\ProgramData\\wcow.buildkit went in the purge's own round trip.
+    assert purged == {}, purged
 
 
 def test_the_playbooks_run_from_the_repository_root_with_the_example_inventory():
@@ -131,3 +132,73 @@ def test_the_playbooks_run_from_the_repository_root_with_the_example_inventory()
                               capture_output=True, text=True, timeout=120, check=False)
         assert proc.returncode == 0, f"{playbook}: {proc.stdout}{proc.stderr}"
         assert "WARNING" not in proc.stderr, f"{playbook}: {proc.stderr}"
+
+
+BUILDS = {"ws2019": 17763, "ws2022": 20348, "ws2025": 26100, "win11": 22631}
+
+
+def _module_trips(state: dict) -> dict[str, int]:
+    return {name: record["round_trips"] for name, record in state["stats"]["by_module"].items()}
+
+
+def test_site_turns_fresh_hosts_of_every_build_into_builders_then_converges_at_one_round_trip_per_module(
+        simulator, fake_github, tmp_path):
+    simulator.host_vars = {}  # fresh as Windows ships: the Containers feature off
+    hosts = {name: {"sim_build": build} for name, build in BUILDS.items()}
+    first = simulator.run(REPO / "playbooks" / "site.yml", hosts, *_extra(fake_github, tmp_path, NEW))
+    assert first.rc == 0, first.stdout + first.stderr
+    for host in hosts:
+        state = simulator.state(host)
+        assert state["features"]["Containers"] == "Enabled" and state["boot_id"] == 2, host  # one reboot
+        assert _versions(simulator, host) == ("2.2.7", "0.24.0"), host
+        assert [n["name"] for n in state["hns_networks"].values()] == ["nat"], host
+        assert first.result(host)["digest"].startswith("sha256:"), host  # the smoke build, last task
+    before = {host: _module_trips(simulator.state(host)) for host in hosts}
+
+    second = simulator.run(REPO / "playbooks" / "site.yml", hosts, *_extra(fake_github, tmp_path, NEW))
+    assert second.rc == 0, second.stdout + second.stderr
+    for host in hosts:
+        assert second.recap[host]["changed"] == 0, second.stdout
+        state = simulator.state(host)
+        assert state["boot_id"] == 2, host
+        cost = {m: n - before[host].get(m, 0) for m, n in _module_trips(state).items() if n - before[host].get(m, 0)}
+        ours = {m: n for m, n in cost.items() if m.startswith("wcow.buildkit.")}
+        # The budget: one round trip per module call on a converged host; no smoke build (smoke_test_when: changed).
+        assert ours == {"wcow.buildkit.win_containerd": 1, "wcow.buildkit.win_container_network": 1,
+                        "wcow.buildkit.win_buildkitd": 1}, (host, cost)
+        assert "raw" not in cost, (host, cost)  # no reboot
+
+
+def _comparable(state: dict) -> dict:
+    """The whole simulated host but for the double's counters (stats) and the tables a read creates empty."""
+    return {k: v for k, v in state.items() if k != "stats" and v not in ({}, [], None)}
+
+
+def test_site_in_check_mode_changes_nothing_on_a_fresh_host(simulator, fake_github, tmp_path):
+    simulator.host_vars = {}
+    hosts = {name: {"sim_build": build} for name, build in BUILDS.items() if name in ("ws2019", "win11")}
+    run = simulator.run(REPO / "playbooks" / "site.yml", hosts, *_extra(fake_github, tmp_path, NEW), check=True)
+    assert run.rc == 0, run.stdout + run.stderr
+    # Without the feature there is no HNS yet: networking says what it assumes instead of failing the check.
+    assert "no Host Networking Service" in run.stderr and "check mode assumes the nat network" in run.stderr
+    for host in hosts:
+        # It did look (the modules read the host) and reported what a real run would change...
+        assert run.recap[host]["changed"] >= 4, run.stdout
+        assert simulator.state(host)["stats"]["round_trips"] > 0
+        # ...and the host is, key for key, the one Windows shipped (files, services, registry, features, HNS, ...).
+        assert _comparable(simulator.state(host)) == _comparable(new_state(BUILDS[host])), host
+
+
+def test_removing_one_daemon_keeps_the_scratch_folder_another_still_uses(simulator, fake_github, tmp_path):
+    hosts = {"b1": {}}
+    _site(simulator, fake_github, tmp_path, hosts)
+    play = simulator.playbook(json.dumps([{"hosts": "windows_builders", "gather_facts": False, "roles": [
+        {"role": "wcow.buildkit.buildkitd", "vars": {"buildkitd_state": "absent", "buildkitd_purge": True}}]}]),
+        "remove-buildkitd.yml")
+    run = simulator.run(play, hosts, *_extra(fake_github, tmp_path, OLD))
+    assert run.rc == 0, run.stdout + run.stderr
+    state = simulator.state("b1")
+    staged = sorted(f for f in state["files"] if f.startswith("c:\\programdata\\wcow.buildkit\\artifacts\\"))
+    # buildkit's archive went; containerd's and the CNI plugins' stay staged, and so does their folder.
+    assert staged and not any("buildkit-v" in f for f in staged), staged
+    assert "c:\\programdata\\wcow.buildkit\\artifacts" in state["dirs"]

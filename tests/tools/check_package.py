@@ -110,6 +110,8 @@ def check(work: pathlib.Path) -> list[str]:
             text = run([str(BIN / "ansible-doc"), "-t", kind, fqcn], work, env)
             if not text.stdout.strip() or "[ERROR]" in text.stderr or "[WARNING]" in text.stderr:
                 raise CheckFailed(f"ansible-doc -t {kind} {fqcn} did not render cleanly:\n{text.stdout}{text.stderr}")
+            if kind == "role" and "EXAMPLES:" not in text.stdout:
+                raise CheckFailed(f"ansible-doc -t role {fqcn} shows no EXAMPLES (argument_specs main.examples)")
             if kind == "module":
                 doc = json.loads(run([str(BIN / "ansible-doc"), "--json", "-t", kind, fqcn], work, env).stdout)
                 origin = pathlib.Path(doc[fqcn]["doc"]["filename"]).resolve()

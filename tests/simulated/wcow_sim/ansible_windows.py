@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import ntpath
 import re
 import typing as t
 
 from . import hns
-from .host import Host, ScriptFailure
-from .registry import module, script
+from .host import Host, ScriptFailure, join_args
+from .registry import PROGRAMS, module, script
 
 # Server Manager name -> (DISM name, display name), for the features the simulator knows.
 _SERVER_FEATURES = {
@@ -221,6 +222,35 @@ def setup(host: Host, args: dict[str, t.Any], check_mode: bool) -> dict[str, t.A
     result: dict[str, t.Any] = {"changed": False, "ansible_facts": facts}
     if warnings:
         result["warnings"] = warnings
+    return result
+
+
+# -- win_command -----------------------------------------------------------------
+@module("win_command")
+def win_command(host: Host, args: dict[str, t.Any], check_mode: bool) -> dict[str, t.Any]:
+    """win_command with `argv` (the form our verify uses): the program's twin runs; rc != 0 fails the task.
+
+    The real module declares supports_check_mode = $false: Ansible.Basic skips it in check mode.
+    `_raw_params`/`cmd` (a command line Windows would parse) are not simulated and fail saying so.
+    """
+    if check_mode:
+        return {"changed": False, "skipped": True, "msg": "remote module (win_command) does not support check mode"}
+    argv = args.get("argv")
+    if not argv:
+        return {"failed": True, "msg": "the simulated host runs win_command only with argv"}
+    exe = argv[0]
+    command = join_args(argv)
+    # Resolve-ExecutablePath: an absolute path must exist; a bare name would be looked up on PATH (not simulated).
+    handler = PROGRAMS.get(ntpath.basename(exe).lower())
+    if not ntpath.isabs(exe) or not host.exists(exe) or handler is None:
+        return {"failed": True, "rc": 2, "cmd": command, "changed": False,
+                "msg": f"Failed to run: '{command}': Exception calling \"SearchPath\" with \"1\" argument(s): "
+                       f"\"Could not find file '{exe}'.\""}
+    rc, stdout, stderr = handler(host, exe, list(argv[1:]))
+    result = {"changed": True, "cmd": command, "rc": rc, "stdout": stdout, "stderr": stderr,
+              "stdout_lines": stdout.splitlines(), "stderr_lines": stderr.splitlines()}
+    if rc != 0:
+        result.update(failed=True, msg="non-zero return code")
     return result
 
 

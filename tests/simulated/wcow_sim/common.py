@@ -304,6 +304,25 @@ def directory_ensure(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     return {"path": path, "changed": True}
 
 
+@script("directory_remove_empty")
+def directory_remove_empty(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Each folder, in order, deleted only when nothing is inside it (Directory.Delete(path, false) refuses otherwise)."""
+    paths = params["Path"] if isinstance(params["Path"], list) else [params["Path"]]
+    removed: list[str] = []
+    kept: list[str] = []
+    for path in paths:
+        if not host.is_dir(path):
+            continue  # missing, or a file: left as it is
+        prefix = key(path).rstrip("\\") + "\\"
+        if host.list_tree(path) or any(d.startswith(prefix) for d in host.state["dirs"]):
+            kept.append(f"{path}: not empty")
+            continue
+        host.state["dirs"].remove(key(path))
+        host.event("directory_remove_empty", path)
+        removed.append(path)
+    return {"path": paths, "removed": removed, "kept": kept, "changed": bool(removed)}
+
+
 def _delete_blocker(host: Host, path: str) -> str | None:
     """Why Windows refuses to delete this file now: a process holding it (image or open handle), or its ACL."""
     lock_blocker = getattr(host, "lock_blocker", None)  # running images (services, processes), when modelled

@@ -76,8 +76,22 @@ class _Progress:
         return error
 
 
-def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]]) -> tuple[int, str, str]:
-    """`buildctl build` against a connected daemon; values are the parsed build flags."""
+def _host_source(host: Host) -> t.Callable[[str, str], str | None]:
+    """Reads a local's file on the host itself (buildctl.exe runs there): (folder, name) -> text or None."""
+    def read(folder: str, name: str) -> str | None:
+        path = ntpath.join(folder, name)
+        return host.read_text(path) if host.file(path) else None
+    return read
+
+
+def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]],
+          source: t.Callable[[str, str], str | None] | None = None) -> tuple[int, str, str]:
+    """`buildctl build` against a connected daemon; values are the parsed build flags.
+
+    source(folder, name) reads a file of a --local folder (text, or None when missing): by default from the host,
+    where buildctl.exe runs; `docker buildx build` on another machine passes its client's reader (the client sends
+    its context to the daemon, so the files come from the client's disk)."""
+    read = source or _host_source(host)
     frontend = (values.get("frontend") or [""])[-1]
     if frontend != "dockerfile.v0":
         return 1, "", f"error: invalid frontend: {frontend}\n" if frontend else "error: frontend not specified\n"
@@ -86,12 +100,11 @@ def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]]) ->
     progress = _Progress()
     name = opts.get("filename", "Dockerfile")
     folder = locals_.get("dockerfile")
-    dockerfile_path = ntpath.join(folder, name) if folder else None
-    if not folder or not host.file(dockerfile_path):
+    text = read(folder, name) if folder else None
+    if text is None:
         error = f"failed to read dockerfile: open {name}: The system cannot find the file specified."
         progress.fail("[internal] load build definition from " + name, error)
         return _failed(progress, error)
-    text = host.read_text(dockerfile_path)
     progress.step(f"[internal] load build definition from {name}", f"transferring dockerfile: {len(text)}B done")
     instructions = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     base = instructions[0].split(None, 1)[1] if instructions and instructions[0].upper().startswith("FROM ") else ""
@@ -116,11 +129,12 @@ def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]]) ->
         label = f"[{index}/{total}] {keyword.upper()} {rest}"
         if keyword.upper() == "COPY":
             source = rest.split()[0]
-            if not context or not host.file(ntpath.join(context, source)):
+            content = read(context, source) if context else None
+            if content is None:
                 error = (f'failed to compute cache key: failed to calculate checksum of ref: "/{source}": not found')
                 progress.fail(label, error)
                 return _failed(progress, error)
-            layers.append(host.read_text(ntpath.join(context, source)))
+            layers.append(content)
             progress.step(label, seconds=0.3)
         elif keyword.upper() == "RUN":
             command = f'cmd /S /C {rest}'

@@ -19,7 +19,7 @@ description:
   - The Dockerfile is the one M(wcow.buildkit.win_smoke_build) builds (C(FROM <nanoserver>),
     C(USER ContainerAdministrator), C(COPY hello.txt C:/), C(RUN echo "Goodbye!" >> hello.txt), C(CMD ...)),
     written with C(hello.txt) to a new temporary folder on the client, removed afterwards unless O(keep).
-  - buildx builds on one node of the builder: the first whose platforms include O(platform), booted with no
+  - buildx builds on one node of the builder (the first whose platforms include O(platform)), booted with no
     fallback to another node (docker/buildx build/resolver/driver.go). The module reads C(docker buildx ls) to
     know that node, takes the nanoserver tag for that node's Windows build from O(nodes), and reports the node
     that did build (from the metadata file's C(buildx.build.ref)).
@@ -56,9 +56,9 @@ options:
     type: str
   nodes:
     description:
-      - The Windows build of each node, by buildx node name, as C({build: 20348, edition: server}) (C(edition) is
+      - "The Windows build of each node, by buildx node name, as C({build: 20348, edition: server}) (C(edition) is
         C(client) for Windows 11) or just the build number; C(build) may also be the host's
-        C(ansible_facts.distribution_version) (C(10.0.20348.0)).
+        C(ansible_facts.distribution_version) (C(10.0.20348.0))."
       - Needed for the node buildx builds on unless O(base_image) is set. The role C(wcow.buildkit.smoke_test)
         fills it from the facts of the hosts in the Windows builder group.
     type: dict

@@ -6,18 +6,23 @@ Python decides (which node buildx will pick, so which base image; the argv; when
 says); the client runs two small shell scripts: one writes the context to a new temp folder and starts buildx
 detached (its progress into a log, its exit code into a file), one waits a little for that file and answers the
 log from an offset - so a long base-image pull neither meets a timeout nor blocks the play silently.
+A Windows client does the same with the host scripts of win_smoke_build (smoke_build_start.ps1 starts any program
+detached through Win32_Process.Create; smoke_build_poll.ps1 answers its log), docker.exe in buildctl's place.
 """
 
 from __future__ import annotations
 
 import json
+import ntpath
+import re
 import typing as t
 
 from ansible.utils.display import Display
 
 from ..plugin_utils import _buildx, _smoke
 from ..plugin_utils._action import ModuleFailure, WindowsAction
-from ..plugin_utils._host import PosixHost, WindowsHost
+from ..plugin_utils._host import HostError, PosixHost, Step, WindowsHost
+from ..plugin_utils._quote import join_win32
 
 display = Display()
 
@@ -33,6 +38,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "timeout": {"type": "int", "default": 1800},
     "poll_seconds": {"type": "int", "default": 20},
     "keep": {"type": "bool", "default": False},
+    "work_dir": {"type": "str", "default": r"C:\ProgramData\wcow.buildkit\buildx-smoke"},
 }
 
 # $1 Dockerfile, $2 hello.txt, $3 temp parent ("" = $TMPDIR or /tmp), then the buildx argv; prints the folder.
@@ -94,23 +100,25 @@ class ActionModule(WindowsAction):
     posix_become = True  # builders are per user: build as the user whose docker config holds the builder
 
     def execute(self, args: dict[str, t.Any], host: WindowsHost, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        if hasattr(getattr(self._connection, "_shell", None), "_encode_script"):
-            raise ModuleFailure(f"{self.module_name}: runs on Linux and macOS buildx clients only for now; on a "
-                                "Windows host that builds, the smoke_test role's buildctl build (win_smoke_build) "
-                                "proves the same daemon.")
+        windows = hasattr(getattr(self._connection, "_shell", None), "_encode_script")
         if args["timeout"] < 1 or args["poll_seconds"] < 1:
             raise ModuleFailure("timeout and poll_seconds must be positive numbers of seconds.",
                                 option="timeout" if args["timeout"] < 1 else "poll_seconds")
         if not _buildx.NAME.match(args["builder"] or ""):
             raise ModuleFailure(f"builder: '{args['builder']}' is not a valid builder name (buildx: a letter first, "
                                 "then letters, digits, '.', '_', '-').", option="builder")
-        posix = PosixHost(self, task_vars.get("inventory_hostname", "?"), sudoable=True)
         base, env = _buildx.base_argv(args["docker_cli"], args["docker_config"])
-
-        def runner(argv: list[str]) -> tuple[int, str, str]:
-            outcome = posix.run(argv, check=False, env=env or None)
-            return outcome["rc"], outcome["stdout"], outcome["stderr"]
-
+        posix: PosixHost | None = None
+        if windows:
+            if not re.match(r"^[A-Za-z]:\\", args["docker_cli"]) or _buildx.is_standalone(args["docker_cli"]):
+                raise ModuleFailure(f"docker_cli: '{args['docker_cli']}': on a Windows client give the full path of "
+                                    "docker.exe (for example C:\\Program Files\\Docker\\Docker\\resources\\bin\\"
+                                    "docker.exe); the build runs detached, where neither PATH nor DOCKER_CONFIG (the "
+                                    "standalone buildx.exe) can be relied on.", option="docker_cli")
+            runner = self._windows_runner(host)
+        else:
+            posix = PosixHost(self, task_vars.get("inventory_hostname", "?"), sudoable=True)
+            runner = self._posix_runner(posix, env)
         client = _buildx.Client(runner, base)
         try:
             builders = client.ls()
@@ -140,7 +148,57 @@ class ActionModule(WindowsAction):
                                                                 "<temp>/context"])}
         if self.check_mode:
             return {**result, "changed": False, "msg": "check mode: the smoke build would run"}
-        return self._build(posix, env, args, argv, dockerfile, result)
+        if posix is None:
+            return self._finish(args, *self._build_windows(host, args, argv, dockerfile), result)
+        return self._finish(args, *self._build(posix, env, args, argv, dockerfile), result)
+
+    @staticmethod
+    def _posix_runner(posix: PosixHost, env: dict[str, str]) -> t.Callable[[list[str]], tuple[int, str, str]]:
+        def run(argv: list[str]) -> tuple[int, str, str]:
+            outcome = posix.run(argv, check=False, env=env or None)
+            return outcome["rc"], outcome["stdout"], outcome["stderr"]
+        return run
+
+    @staticmethod
+    def _windows_runner(host: WindowsHost) -> t.Callable[[list[str]], tuple[int, str, str]]:
+        def run(argv: list[str]) -> tuple[int, str, str]:
+            try:
+                answer = host.run_one("run_command", {"FilePath": argv[0], "Arguments": join_win32(argv[1:])})
+            except HostError as exc:
+                return 127, "", exc.stderr or exc.message
+            return int(answer.get("rc", 1)), str(answer.get("stdout") or ""), str(answer.get("stderr") or "")
+        return run
+
+    def _build_windows(self, host: WindowsHost, args: dict[str, t.Any], argv: list[str],
+                       dockerfile: str) -> tuple[str, int | None, int, str, str]:
+        """smoke_build_start.ps1 starts docker.exe detached; smoke_build_poll.ps1 answers its log; one last round
+        trip reads the metadata file and removes the folder. Answers (log text, rc, polls, metadata, folder)."""
+        work = args["work_dir"].rstrip("\\")
+        context, metadata = ntpath.join(work, "context"), ntpath.join(work, "metadata.json")
+        log, rc_path = ntpath.join(work, "build.log"), ntpath.join(work, "build.rc")
+        host.run_one("smoke_build_start", {
+            "Context": context, "Dockerfile": dockerfile, "HelloText": _smoke.HELLO_TEXT, "Buildctl": argv[0],
+            "Arguments": join_win32(argv[1:] + ["--metadata-file", metadata, context]), "LogPath": log,
+            "RcPath": rc_path})
+        text, offset, polls, waited = "", 0, 0, 0
+        answer: dict[str, t.Any] = {}
+        while True:
+            answer = host.run_one("smoke_build_poll", {"LogPath": log, "RcPath": rc_path, "Offset": offset,
+                                                       "WaitSeconds": args["poll_seconds"]})
+            polls += 1
+            text += str(answer.get("text") or "")
+            offset = int(answer.get("offset") or offset)
+            self._show(host.host, text)
+            waited += args["poll_seconds"]
+            if answer.get("done") or waited >= args["timeout"]:
+                break
+        if not answer.get("done"):
+            return text, None, polls, "", work
+        steps = [Step("file_read", {"Path": metadata})]
+        if not args["keep"]:
+            steps.append(Step("path_remove", {"Path": [work]}))
+        read = host.run(steps)[0]
+        return text, answer.get("rc"), polls, str(read.get("content") or ""), work
 
     def _base_image(self, args: dict[str, t.Any], node: dict[str, t.Any] | None) -> tuple[str, int | None]:
         if args["base_image"]:
@@ -160,32 +218,38 @@ class ActionModule(WindowsAction):
             raise ModuleFailure(f"node {node['Name']}: {exc}", option="base_image", node_build=found[0]) from None
 
     def _build(self, posix: PosixHost, env: dict[str, str], args: dict[str, t.Any], argv: list[str],
-               dockerfile: str, result: dict[str, t.Any]) -> dict[str, t.Any]:
+               dockerfile: str) -> tuple[str, int | None, int, str, str]:
+        """The two shell scripts; answers (log text, rc or None when still running, polls, metadata, folder)."""
         start = posix.run(["sh", "-c", START, "sh", dockerfile, _smoke.HELLO_TEXT, "", *argv], env=env or None,
                           check=False)
         folder = start["stdout"].strip().splitlines()[-1] if start["stdout"].strip() else ""
         if start["rc"] != 0 or not folder:
             raise ModuleFailure(f"{self.module_name}: could not start the build on the client: "
-                                f"{start['stderr'].strip() or start['stdout'].strip()}", **result)
-        text, offset, polls, rc, metadata = "", 0, 0, None, ""
-        waited = 0
+                                f"{start['stderr'].strip() or start['stdout'].strip()}")
+        text, offset, polls, rc, metadata, waited = "", 0, 0, None, "", 0
         remove = "keep" if args["keep"] else "remove"
         while True:
             answer = posix.run(["sh", "-c", POLL, "sh", folder, str(offset), str(args["poll_seconds"]), remove],
                                check=False)
             polls += 1
-            out = answer["stdout"]
-            head, _nl, rest = out.partition("\n")
+            head, _nl, rest = answer["stdout"].partition("\n")
             chunk, mark, metadata = rest.partition(MARK)
             text += chunk
             offset += len(chunk.encode("utf-8"))
             rc = int(head[3:]) if head.startswith("rc=") and head[3:].strip().lstrip("-").isdigit() else None
-            steps = self._steps(text)
-            if steps:
-                display.display(f"{posix.host}: buildx smoke build, step {steps[-1]['name']} ({steps[-1]['state']})")
+            self._show(posix.host, text)
             waited += args["poll_seconds"]
             if mark or waited >= args["timeout"]:
                 break
+        return text, rc, polls, metadata, folder
+
+    def _show(self, name: str, text: str) -> None:
+        steps = self._steps(text)
+        if steps:
+            display.display(f"{name}: buildx smoke build, step {steps[-1]['name']} ({steps[-1]['state']})")
+
+    def _finish(self, args: dict[str, t.Any], text: str, rc: int | None, polls: int, metadata: str, folder: str,
+                result: dict[str, t.Any]) -> dict[str, t.Any]:
         outcome = _smoke.parse_progress(text)
         meta = _metadata(metadata)
         ref = str(meta.get("buildx.build.ref") or "")
@@ -195,7 +259,7 @@ class ActionModule(WindowsAction):
                       log=text.splitlines()[-40:], **({"work_dir": folder} if args["keep"] else {}))
         if rc is None:
             raise ModuleFailure(f"the buildx smoke build did not finish within timeout ({args['timeout']} s); it still "
-                                f"runs on the client, its log is {folder}/build.log.", option="timeout", **result)
+                                f"runs on the client, its log is in {folder}.", option="timeout", **result)
         if rc != 0:
             failed = outcome["failed_step"]
             error = outcome["error"] or text.strip()[-500:]

@@ -12,8 +12,8 @@ module: buildx_smoke_build
 short_description: Build the BuildKit Windows hello-world image with docker buildx from a client
 version_added: 0.1.0
 description:
-  - Runs C(docker buildx build --builder <builder> --platform windows/amd64 --progress plain) on a Linux or macOS
-    client, through the remote builder that M(wcow.buildkit.buildx_remote_builder) (or the role
+  - Runs C(docker buildx build --builder <builder> --platform windows/amd64 --progress plain) on a Linux, macOS
+    or Windows client, through the remote builder that M(wcow.buildkit.buildx_remote_builder) (or the role
     C(wcow.buildkit.buildx_builder)) created, proving the client's path to the Windows builders end to end (TCP,
     mutual TLS, buildkitd, containerd).
   - The Dockerfile is the one M(wcow.buildkit.win_smoke_build) builds (C(FROM <nanoserver>),
@@ -25,6 +25,9 @@ description:
     that did build (from the metadata file's C(buildx.build.ref)).
   - buildx runs detached on the client (its progress to a log, its exit code to a file) and the module polls it
     (at most O(poll_seconds) per command), so a long base-image pull outlasts every timeout and shows progress.
+    On a Windows client the host scripts of M(wcow.buildkit.win_smoke_build) start C(docker.exe) the same way
+    (outside the WinRM shell) in O(work_dir) and poll it; one round trip reads the builder list first and one
+    reads the metadata and removes the folder at the end.
   - The image is exported as O(image_name) into the builder's image store (buildkitd's containerd namespace), as
     a C(--output type=image) does; without an output the remote driver would keep it only in the build cache and
     report no digest.
@@ -39,9 +42,10 @@ attributes:
     support: none
     description: Nothing to compare.
   platform:
-    description: Linux and macOS clients with the docker CLI and buildx (or the standalone buildx binary).
+    description: Linux and macOS clients with the docker CLI and buildx (or the standalone buildx binary); Windows
+      clients with C(docker.exe) and its buildx plugin.
     support: full
-    platforms: posix
+    platforms: [posix, windows]
 options:
   builder:
     description: Name of the buildx builder to build with.
@@ -71,7 +75,9 @@ options:
     type: str
     default: wcow-smoke:buildx
   docker_cli:
-    description: The docker CLI (or the standalone buildx binary) on the client.
+    description: The docker CLI (or the standalone buildx binary) on the client. On a Windows client the full path
+      of C(docker.exe) (the build runs detached, without the user's PATH; the standalone C(buildx.exe) is refused
+      there, as C(DOCKER_CONFIG) would not reach it).
     type: str
     default: docker
   docker_config:
@@ -86,6 +92,11 @@ options:
     description: Seconds each polling command waits on the client at most.
     type: int
     default: 20
+  work_dir:
+    description: Folder of the build (context, log, exit code, metadata) on a Windows client; a POSIX client uses a
+      new temporary folder instead.
+    type: str
+    default: C:\ProgramData\wcow.buildkit\buildx-smoke
   keep:
     description: Keep the temporary folder (context, C(build.log), C(build.rc), C(metadata.json)) and report it as
       RV(work_dir).
@@ -94,8 +105,8 @@ options:
 notes:
   - Builders are per user; with C(become) on a POSIX client the build runs as the become user, whose docker config
     holds the builder.
-  - On a Windows host that is its own buildx client, use M(wcow.buildkit.win_smoke_build) (buildctl on the host);
-    this module refuses Windows clients for now.
+  - A Windows builder that is also a buildx client is proven by M(wcow.buildkit.win_smoke_build) (buildctl on the
+    host); the role C(wcow.buildkit.smoke_test) takes that path for hosts of both groups.
 seealso:
   - module: wcow.buildkit.buildx_remote_builder
   - module: wcow.buildkit.win_smoke_build

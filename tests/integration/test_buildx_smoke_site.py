@@ -42,9 +42,9 @@ class Site:
                   "ansible_python_interpreter": sys.executable}
         simulator.inventory = lambda hosts, group="windows_builders": self._inventory(hosts, client)
 
-    def _inventory(self, hosts, client) -> pathlib.Path:
+    def _inventory(self, hosts, client, name: str = "client") -> pathlib.Path:
         data = {"all": {"children": {"windows_builders": {"hosts": hosts},
-                                     "buildx_clients": {"hosts": {"client": client}}},
+                                     "buildx_clients": {"hosts": {name: client}}},
                         "vars": {"ansible_connection": "simulated_windows", "ansible_shell_type": "powershell",
                                  **self.simulator.host_vars}}}
         path = self.tmp / "inventory.json"
@@ -131,3 +131,33 @@ def test_check_mode_on_fresh_hosts_builds_nothing(simulator, fake_github, tmp_pa
     assert not (site.config / "buildx" / "instances" / "wcow").exists()
     assert not _images(run.state("win1"))
     assert run.result("client")["msg"] == "check mode: no builder 'wcow' yet; the smoke build would run through it"
+
+
+def test_a_windows_client_builds_through_the_remote_builder(simulator, fake_github, tmp_path):
+    """A simulated Windows workstation with docker.exe as the client: the same build, started detached by
+    smoke_build_start.ps1 (docker.exe in buildctl's place) and polled; the folder is gone afterwards."""
+    import base64  # pylint: disable=import-outside-toplevel
+    import hashlib  # pylint: disable=import-outside-toplevel
+    from wcow_sim.state import new_state  # pylint: disable=import-outside-toplevel
+    docker, config = "C:\\Program Files\\Docker\\docker.exe", "C:\\Users\\builder\\.docker"
+    state = new_state(22631)
+    data = b"SIMULATED-EXE docker 1"
+    state["files"][docker.lower()] = {"path": docker, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                                      "content": base64.b64encode(data).decode()}
+    simulator.write_state(state, "wclient")
+    site = Site(simulator, fake_github, tmp_path)
+    client = {"buildx_builder_docker_cli": docker, "buildx_builder_docker_config": config}
+    simulator.inventory = lambda hosts, group="windows_builders": site._inventory(  # pylint: disable=protected-access
+        hosts, client, "wclient")
+    extra = {k: v for k, v in site.extra.items() if k != "buildx_builder_docker_config"}
+    run = simulator.run(SITE, {"win1": {"sim_build": 20348}}, "-e", json.dumps(extra), env=site.env)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("wclient")
+    assert result["node"] == "win1" and result["base_image"] == "mcr.microsoft.com/windows/nanoserver:ltsc2022"
+    assert _images(run.state("win1"))["wcow-smoke:buildx"] == result["digest"]
+    assert not [f for f in run.state("wclient")["files"] if "buildx-smoke" in f]
+    events = run.state("wclient")["events"]
+    assert any(e.startswith("smoke_build_start ") and e.endswith(docker) for e in events), events
+    # ls, start, the polls, metadata + cleanup: each one round trip
+    trips = run.state("wclient")["stats"]["by_module"]["wcow.buildkit.buildx_smoke_build"]["round_trips"]
+    assert trips == 3 + result["polls"], (trips, result["polls"])

@@ -216,7 +216,11 @@ def smoke_build_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
         # cmd.exe's own message for a program that is not there, and its exit code.
         rc, out = 9009, f"'{exe}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
     else:
-        rc, stdout, stderr = PROGRAMS["buildctl.exe"](host, exe, split_win32(match["args"]))
+        # cmd.exe runs whichever program the line names (buildctl.exe here; docker.exe for buildx_smoke_build).
+        program = PROGRAMS.get(ntpath.basename(exe).lower())
+        if program is None:
+            raise ScriptFailure(f"the simulator has no twin of {exe}")
+        rc, stdout, stderr = program(host, exe, split_win32(match["args"]))
         out = stdout + stderr
     duration = sum(float(s) for s in _SECONDS.findall(out)) or 0.5
     process = host.spawn(r"C:\Windows\System32\cmd.exe")

@@ -123,8 +123,8 @@ class ActionModule(WindowsAction):
         try:
             builders = client.ls()
         except _buildx.BuildxError as exc:
-            raise ModuleFailure(f"{self.module_name}: {exc.msg}", **{k: v for k, v in exc.to_result().items()
-                                                                      if k != "msg"}) from None
+            details = {k: v for k, v in exc.to_result().items() if k != "msg"}
+            raise ModuleFailure(f"{self.module_name}: {exc.msg}", **details) from None
         if builders is None:
             raise ModuleFailure(f"{self.module_name}: this buildx has no `ls --format json` (buildx < 0.13); upgrade "
                                 "it (the wcow.buildkit.buildx_builder role can).", option="docker_cli")
@@ -287,4 +287,3 @@ def _metadata(text: str) -> dict[str, t.Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-

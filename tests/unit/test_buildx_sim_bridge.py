@@ -49,8 +49,8 @@ def _builder(state_dir: pathlib.Path, name: str, pki: dict[str, t.Any], *, build
     extra = []
     if tls:
         from ansible_collections.wcow.buildkit.plugins.plugin_utils import _certs
-        server = pki["server"] if name == "win1" else _certs.ensure_server_cert(pki["ca"], pki["dir"] / f"server-{name}",
-                                                                               [name], [])
+        server = pki["server"] if name == "win1" else _certs.ensure_server_cert(
+            pki["ca"], pki["dir"] / f"server-{name}", [name], [])
         for file, source in (("cert.pem", server.cert_path), ("key.pem", server.key_path), ("ca.pem", server.ca_path)):
             host.write_file(TLS + file, source.read_bytes())
         extra = ["--tlscert", TLS + "cert.pem", "--tlskey", TLS + "key.pem", "--tlscacert", TLS + "ca.pem"]
@@ -260,7 +260,6 @@ def test_node_choice_follows_the_resolver(world):
     metadata = tmp_path / "m.json"
     assert client("build", "--platform", "windows/amd64", "--metadata-file", str(metadata), context)[0] == 0
     assert json.loads(metadata.read_text())["buildx.build.ref"].startswith("wcow/win2/")
-
 
 
 def test_without_declared_platforms_every_node_is_booted(world):

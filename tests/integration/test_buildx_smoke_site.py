@@ -161,3 +161,17 @@ def test_a_windows_client_builds_through_the_remote_builder(simulator, fake_gith
     # ls, start, the polls, metadata + cleanup: each one round trip
     trips = run.state("wclient")["stats"]["by_module"]["wcow.buildkit.buildx_smoke_build"]["round_trips"]
     assert trips == 3 + result["polls"], (trips, result["polls"])
+
+
+def test_upgrade_builds_once_from_the_client_after_the_rollout(simulator, fake_github, tmp_path):
+    site = Site(simulator, fake_github, tmp_path)
+    assert site.run().rc == 0
+    values = {**site.extra, "containerd_version": "2.2.7"}
+    run = simulator.run(REPO / "playbooks" / "upgrade.yml", BUILDERS, "-e", json.dumps(values), env=site.env)
+    assert run.rc == 0, run.stdout + run.stderr
+    batches, _sep, after = run.stdout.partition("PLAY [Prove each buildx client builds through the upgraded builders]")
+    assert batches.count("PLAY [Upgrade the Windows builders one at a time]") == 2  # serial: 1, kept
+    assert "client: buildx smoke build" not in batches and "client: buildx smoke build, step" in after
+    result = run.result("client")
+    assert result["node"] == "win1" and _images(run.state("win1"))["wcow-smoke:buildx"] == result["digest"]
+    assert run.recap["client"]["changed"] == 1

@@ -278,3 +278,25 @@ def test_without_declared_platforms_every_node_is_booted(world):
     metadata = tmp_path / "m.json"
     assert client("build", "--platform", "windows/amd64", "--metadata-file", str(metadata), context)[0] == 0
     assert json.loads(metadata.read_text())["buildx.build.ref"].startswith("wcow/win1/")
+
+
+def test_build_flags_parse_as_pflag_does(world, monkeypatch):
+    """-f is relative to the working folder (build/opt.go); -t names an image output without a name; pflag errors."""
+    tmp_path, state_dir, pki = world
+    _builder(state_dir, "win1", pki)
+    client = Client(tmp_path, state_dir)
+    client.create("tcp://win1:1234", pki["client"])
+    context = _context(tmp_path)
+    (context / "Dockerfile").rename(tmp_path / "Other.dockerfile")
+    monkeypatch.chdir(tmp_path)
+    metadata = tmp_path / "m.json"
+    rc, _out, err = client("b", "-fOther.dockerfile", "-t", "named:1", "--output=type=image", "--metadata-file",
+                           str(metadata), str(context))
+    assert rc == 0, err
+    assert "#1 [internal] load build definition from Other.dockerfile" in err
+    assert json.loads(metadata.read_text())["image.name"] == "named:1"
+    rc, _out, err = client("build", str(context))  # no Dockerfile in the context itself
+    assert rc == 1 and "failed to read dockerfile: open Dockerfile" in err
+    assert client("build", "-x", str(context))[2].startswith("ERROR: unknown shorthand flag: 'x' in -x")
+    assert client("build", str(context), "--tag")[2].startswith("ERROR: flag needs an argument: --tag")
+    assert "does not model --push" in client("build", "--push", "-f", "Other.dockerfile", str(context))[2]

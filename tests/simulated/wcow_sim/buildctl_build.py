@@ -252,8 +252,22 @@ class _Progress:
         return error
 
 
-def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]]) -> tuple[int, str, str]:
-    """`buildctl build` against a connected daemon; values are the parsed build flags."""
+def _host_source(host: Host) -> t.Callable[[str, str], str | None]:
+    """Reads a local's file on the host itself (buildctl.exe runs there): (folder, name) -> text or None."""
+    def read(folder: str, name: str) -> str | None:
+        path = ntpath.join(folder, name)
+        return host.read_text(path) if host.file(path) else None
+    return read
+
+
+def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]],
+          source: t.Callable[[str, str], str | None] | None = None) -> tuple[int, str, str]:
+    """`buildctl build` against a connected daemon; values are the parsed build flags.
+
+    source(folder, name) reads a file of a --local folder (text, or None when missing): by default from the host,
+    where buildctl.exe runs; `docker buildx build` on another machine passes its client's reader (the client sends
+    its context to the daemon, so the files come from the client's disk)."""
+    read = source or _host_source(host)
     frontend = (values.get("frontend") or [""])[-1]
     if frontend != "dockerfile.v0":
         return 1, "", f"error: invalid frontend: {frontend}\n" if frontend else "error: frontend not specified\n"
@@ -262,12 +276,11 @@ def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]]) ->
     progress = _Progress()
     name = opts.get("filename", "Dockerfile")
     folder = locals_.get("dockerfile")
-    dockerfile_path = ntpath.join(folder, name) if folder else None
-    if not folder or not host.file(dockerfile_path):
+    text = read(folder, name) if folder else None
+    if text is None:
         error = f"failed to read dockerfile: open {name}: The system cannot find the file specified."
         progress.fail("[internal] load build definition from " + name, error)
         return _failed(progress, error)
-    text = host.read_text(dockerfile_path)
     progress.step(f"[internal] load build definition from {name}", f"transferring dockerfile: {len(text)}B done")
     instructions = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     base = instructions[0].split(None, 1)[1] if instructions and instructions[0].upper().startswith("FROM ") else ""
@@ -292,11 +305,12 @@ def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]]) ->
         label = f"[{index}/{total}] {keyword.upper()} {rest}"
         if keyword.upper() == "COPY":
             source = rest.split()[0]
-            if not context or not host.file(ntpath.join(context, source)):
+            content = read(context, source) if context else None
+            if content is None:
                 error = (f'failed to compute cache key: failed to calculate checksum of ref: "/{source}": not found')
                 progress.fail(label, error)
                 return _failed(progress, error)
-            layers.append(host.read_text(ntpath.join(context, source)))
+            layers.append(content)
             progress.step(label, seconds=0.3)
         elif keyword.upper() == "RUN":
             command = f'cmd /S /C {rest}'
@@ -409,9 +423,13 @@ def smoke_build_start(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]:
     else:
         # Win32_Process.Create: the process is not a child of the WinRM shell and gets none of its environment;
         # the twin gives it only what cmd.exe sets (USERPROFILE empty: we rely on no profile WMI may pass).
+        # cmd.exe runs whichever program the line names (buildctl.exe here; docker.exe for buildx_smoke_build).
+        program = PROGRAMS.get(ntpath.basename(exe).lower())
+        if program is None:
+            raise ScriptFailure(f"the simulator has no twin of {exe}")
         host.process_env = {"USERPROFILE": "", **dict(_SET.findall(match["env"]))}
         try:
-            rc, stdout, stderr = PROGRAMS["buildctl.exe"](host, exe, split_win32(match["args"]))
+            rc, stdout, stderr = program(host, exe, split_win32(match["args"]))
         finally:
             host.process_env = {}
         out = stdout + stderr

@@ -355,7 +355,10 @@ def _unavailable(detail: str) -> tuple[int, str, str]:
     return 1, "", (f'error: failed to list workers: Unavailable: connection error: desc = "transport: {detail}"\n')
 
 
-def _connect(host: Host, values: dict[str, list[str]]) -> tuple[dict[str, t.Any] | None, tuple[int, str, str] | None]:
+def _connect(host: Host, values: dict[str, list[str]], read_client: t.Callable[[str], bytes | None] | None = None
+             ) -> tuple[dict[str, t.Any] | None, tuple[int, str, str] | None]:
+    """The daemon serving values' --addr on host, or buildctl's failure. read_client reads the client's TLS files
+    (default: from this host, where buildctl runs; a client on another machine passes its own reader)."""
     address = _one(values, "addr", DEFAULT_PIPE_ADDR)
     for service in host.state["services"].values():
         daemon = service.get("buildkitd")
@@ -368,7 +371,7 @@ def _connect(host: Host, values: dict[str, list[str]]) -> tuple[dict[str, t.Any]
             return daemon, None
         for listener in daemon["listeners"]:
             if address.startswith("tcp://") and address.rsplit(":", 1)[-1] == listener["address"].rsplit(":", 1)[-1]:
-                return _tls_handshake(host, values, daemon, listener)
+                return _tls_handshake(host, values, daemon, listener, read_client)
     if _pipe_name(address):
         pipe = "\\\\.\\pipe\\" + _pipe_name(address)
         return None, _unavailable(f"Error while dialing: open {pipe}: The system cannot find the file specified.")
@@ -377,8 +380,10 @@ def _connect(host: Host, values: dict[str, list[str]]) -> tuple[dict[str, t.Any]
 
 
 def _tls_handshake(host: Host, values: dict[str, list[str]], daemon: dict[str, t.Any],
-                   listener: dict[str, t.Any]) -> tuple[dict[str, t.Any] | None, tuple[int, str, str] | None]:
+                   listener: dict[str, t.Any], read_client: t.Callable[[str], bytes | None] | None = None
+                   ) -> tuple[dict[str, t.Any] | None, tuple[int, str, str] | None]:
     server = listener["tls"]
+    read = read_client or (lambda path: host.read_bytes(path) if host.file(path) else None)
     client = {k: _one(values, f"tls{k}") for k in ("cacert", "cert", "key")}
     if not server:
         if any(client.values()):
@@ -388,14 +393,15 @@ def _tls_handshake(host: Host, values: dict[str, list[str]], daemon: dict[str, t
     if not client["cacert"]:
         return None, _unavailable("authentication handshake failed: tls: failed to verify certificate: x509: "
                                   "certificate signed by unknown authority")
-    for path in client.values():
-        if path and not host.file(path):
+    pems = {k: read(path) if path else None for k, path in client.items()}
+    for key, path in client.items():
+        if path and pems[key] is None:
             return None, (1, "", f"error: open {path}: The system cannot find the file specified.\n")
     from cryptography import x509
     server_ca = host.read_bytes(server["cacert"]) if server.get("cacert") else None
     server_cert = x509.load_pem_x509_certificate(host.read_bytes(server["cert"]))
     try:
-        server_cert.verify_directly_issued_by(x509.load_pem_x509_certificate(host.read_bytes(client["cacert"])))
+        server_cert.verify_directly_issued_by(x509.load_pem_x509_certificate(pems["cacert"]))
     except Exception:  # noqa: B902 - any failure (bad signature, wrong issuer, not PEM) is an untrusted chain
         return None, _unavailable("authentication handshake failed: tls: failed to verify certificate: x509: "
                                   "certificate signed by unknown authority")
@@ -403,7 +409,7 @@ def _tls_handshake(host: Host, values: dict[str, list[str]], daemon: dict[str, t
         if not client["cert"] or not client["key"]:
             return None, _unavailable("authentication handshake failed: remote error: tls: certificate required")
         try:
-            x509.load_pem_x509_certificate(host.read_bytes(client["cert"])).verify_directly_issued_by(
+            x509.load_pem_x509_certificate(pems["cert"]).verify_directly_issued_by(
                 x509.load_pem_x509_certificate(server_ca))
         except Exception:  # noqa: B902
             return None, _unavailable("authentication handshake failed: remote error: tls: bad certificate")

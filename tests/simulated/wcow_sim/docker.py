@@ -3,7 +3,8 @@
 The behaviour lives in tests/fixtures/docker_cli/buildx_standin.py (shared); here only the file system
 (the host's simulated files, Windows paths) and what "answers" differ: an npipe:// endpoint answers when
 a running service serves that pipe on this host (buildx on Windows dials the pipe; `npipe` is accepted
-only on a Windows client, as the field notes measured).
+only on a Windows client, as the field notes measured); a tcp:// endpoint naming a simulated host goes through
+the simulator bridge (tests/fixtures/docker_cli/sim_bridge.py), this host included.
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ class HostFiles:
 
     def read(self, path: str) -> str | None:
         return self.host.read_text(path) if self.host.file(path) is not None else None
+
+    def read_bytes(self, path: str) -> bytes | None:
+        return self.host.read_bytes(path) if self.host.file(path) is not None else None
+
+    def is_dir(self, path: str) -> bool:
+        return self.host.is_dir(path)
+
+    def isabs(self, path: str) -> bool:
+        return bool(ntpath.isabs(path) and ntpath.splitdrive(path)[0])
+
+    def cwd(self) -> str:
+        return HOME
 
     def write(self, path: str, text: str) -> None:
         self.host.write_file(path, text.encode("utf-8"))

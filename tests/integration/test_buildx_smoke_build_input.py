@@ -60,8 +60,8 @@ def test_the_building_node_needs_a_known_windows_build(client):
     assert ("nodes: buildx will build on node 'win1' (tcp://127.0.0.1:" in out["msg"]
             and "whose Windows build is not given (nodes known: none); pass its build in nodes, or set base_image."
             in out["msg"])
-    out = client(nodes={"win1": {"build": "10.0.25398.0"}})
-    assert "node win1: Windows build 25398 (server) has no nanoserver image" in out["msg"]
+    out = client(nodes={"win1": {"build": "10.0.14393.0"}})
+    assert "node win1: Windows build 14393 (server) has no nanoserver image" in out["msg"]
     out = client(nodes={"win1": {"build": "next"}})
     assert "nodes: win1: 'next' is not a Windows build number" in out["msg"]
     assert not list(client.tmp.glob("wcow-smoke.*"))

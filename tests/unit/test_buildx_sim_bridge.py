@@ -201,8 +201,9 @@ def test_build_solves_on_the_builder_from_the_client_context(world):
     data = json.loads(metadata.read_text())
     assert data["buildx.build.ref"].startswith("wcow/wcow0/")
     state = json.loads((state_dir / "win1.json").read_text())
-    image = next(s["buildkitd"] for s in state["services"].values() if s.get("buildkitd"))["images"]
-    assert image == {"wcow-smoke:buildx": data["containerimage.digest"]}
+    # The containerd worker keeps the image in containerd's store, namespace buildkit.
+    images = state["containerd_images"]["buildkit"]
+    assert {name: entry["digest"] for name, entry in images.items()} == {"wcow-smoke:buildx": data["containerimage.digest"]}
     # The context came from the client: another hello.txt is another image.
     (context / "hello.txt").write_text("Other\r\n")
     again = client("build", "--builder", "wcow", "--metadata-file", str(metadata), "-o", "type=image,name=wcow-smoke:buildx", str(context))

@@ -29,11 +29,17 @@ import fake_github  # noqa: E402
 sys.path.insert(0, str(REPO / "tests" / "fixtures" / "docker_cli"))
 from buildx_standin import install_docker  # noqa: E402
 
-DEMO_DIR = REPO / "build" / "demo"
+# WCOW_DEMO_DIR moves it (the demo's own test runs it in a temporary folder).
+DEMO_DIR = pathlib.Path(os.environ.get("WCOW_DEMO_DIR") or REPO / "build" / "demo")
 STATE_DIR = DEMO_DIR / "state"
 DOCKER_CONFIG = DEMO_DIR / "docker-config"
+RESULTS = DEMO_DIR / "results"
 INVENTORY = REPO / "tests" / "simulated" / "inventory" / "hosts.yml"
 CLIENT = "local-buildx-client"
+# The tests' release set plus buildkit's newest real release, so `latest` in the demo (and in `make try`) is a
+# buildkit without the Windows cache-mount security warning the older fake releases rightly draw.
+RELEASES = {**fake_github.DEFAULT_RELEASES, "buildkit": [
+    *fake_github.DEFAULT_RELEASES["buildkit"], {"version": "0.32.2", "created_at": "2026-10-20T00:00:00Z"}]}
 
 
 def demo_inventory() -> pathlib.Path:
@@ -47,10 +53,28 @@ def demo_inventory() -> pathlib.Path:
     return path
 
 
-def _playbook(extra_vars: dict[str, str], env: dict[str, str]) -> None:
+def _playbook(extra_vars: dict[str, str], env: dict[str, str], results: pathlib.Path) -> None:
+    """site.yml once; each host's last task result (skipped tasks aside) lands in results/<host>."""
     cmd = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(demo_inventory()),
            str(REPO / "site.yml"), "-e", json.dumps(extra_vars)]
-    subprocess.run(cmd, cwd=REPO, env=env, check=True)
+    subprocess.run(cmd, cwd=REPO, check=True, env={
+        **env, "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "tests" / "simulated" / "plugins" / "callback"),
+        "ANSIBLE_CALLBACKS_ENABLED": "last_result", "WCOW_RESULTS_DIR": str(results)})
+
+
+def smoke_line(result_file: pathlib.Path) -> str | None:
+    """The smoke build a host ran (its last task result in that run), in one line; None when it ran none."""
+    if not result_file.is_file():
+        return None
+    result = json.loads(result_file.read_text())
+    if "base_image" not in result or "steps" not in result:
+        return None
+    if result.get("failed"):
+        return f"FAILED: {result.get('msg')}"
+    seconds = sum(s.get("seconds") or 0 for s in result["steps"])
+    where = f" on node {result['node']}" if result.get("node") else ""
+    return (f"{result['base_image']}{where}, {len(result['steps'])} steps in {seconds:.1f} s (simulated), "
+            f"image {result.get('digest')}")
 
 
 def client_vars() -> dict[str, t.Any]:
@@ -76,13 +100,8 @@ def client_summary() -> None:
     for node in inst["Nodes"]:
         print(f"  buildx builder {inst['Name']} ({inst['Driver']}): node {node['Name']} -> {node['Endpoint']} "
               f"(mutual TLS: {', '.join(sorted(k for k in node.get('DriverOpts') or {} if k in ('cacert', 'cert', 'key')))})")
-    for state_file in sorted(STATE_DIR.glob("*.json")):
-        state = json.loads(state_file.read_text())
-        for service in state["services"].values():
-            digest = ((service.get("buildkitd") or {}).get("images") or {}).get("wcow-smoke:buildx")
-            if digest:
-                print(f"  smoke build (role smoke_test, docker buildx build from this client): built on "
-                      f"{state_file.stem}, image wcow-smoke:buildx {digest}")
+    line = smoke_line(RESULTS / "first" / CLIENT)
+    print(f"  smoke build, first run (docker buildx build through builder wcow): {line or 'none'}")
 
 
 def summary(state_dir: pathlib.Path) -> None:
@@ -111,17 +130,24 @@ def summary(state_dir: pathlib.Path) -> None:
                       f"({worker['labels'].get('org.mobyproject.buildkit.worker.executor')}, "
                       f"{', '.join(p['os'] + '/' + p['architecture'] for p in worker['platforms'])}, "
                       f"network {worker['labels'].get('org.mobyproject.buildkit.worker.network') or 'null'})")
-                for image, digest in sorted((daemon.get("images") or {}).items()):
-                    how = "docker buildx build from a client" if image == "wcow-smoke:buildx" else "buildctl on the host"
-                    print(f"  smoke build (role smoke_test, {how}): image {image} {digest}")
         for service in state["services"].values():
             for listener in (service.get("buildkitd") or {}).get("listeners") or []:
                 if service["status"] == "Running":
                     print(f"  buildkitd also listens on {listener['address']} "
                           f"({'mutual TLS' if (listener.get('tls') or {}).get('cacert') else 'no TLS'}): "
                           f"endpoint tcp://{path.stem}:{listener['address'].rsplit(':', 1)[1]}")
+        for config in (r"c:\program files\containerd\config.toml", r"c:\program files\buildkit\buildkitd.toml"):
+            if config in state["files"]:
+                out = DEMO_DIR / "files" / path.stem / config.rsplit("\\", 1)[1]
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(base64.b64decode(state["files"][config]["content"]))
+        for name, net in sorted((state.get("hns_networks") or {}).items()):
+            print(f"  HNS network {net.get('name', name)} ({net.get('type')}): {net.get('subnet')} via {net.get('gateway')}")
+        line = smoke_line(RESULTS / "first" / path.stem)
+        print(f"  smoke build, first run (buildctl on the host, through the pipe): {line or 'none'}"
+              f"{'; second run: none (nothing changed, smoke_test_when: changed)' if line else ''}")
         trips = {k: v["round_trips"] for k, v in sorted(state["stats"]["by_module"].items())}
-        print(f"  round trips so far, per module: {trips}")
+        print(f"  round trips, both runs, per module: {trips}")
 
 
 def simulated_env(state_dir: pathlib.Path) -> dict[str, str]:
@@ -151,20 +177,33 @@ def main() -> int:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir(parents=True)
     env = client_env(simulated_env(STATE_DIR))
-    server = fake_github.start()
+    server = fake_github.start(RELEASES)
     try:
         extra_vars = {**release_vars(server, REPO / ".cache" / "demo-downloads"), **client_vars()}
         print(f"== Simulated Windows hosts; releases served by a fake GitHub at {server.base_url}")
         print("== First run: the Containers feature (one reboot), containerd, buildkitd, then the smoke build")
         print(f"== The buildx client is this machine with a STAND-IN docker CLI (not Docker; state in {DEMO_DIR})")
-        _playbook(extra_vars, env)
+        _playbook(extra_vars, env, RESULTS / "first")
         print("== Second run: nothing left to do (changed=0)")
-        _playbook(extra_vars, env)
+        _playbook(extra_vars, env, RESULTS / "second")
     finally:
         server.stop()
     summary(STATE_DIR)
     client_summary()
+    explain()
     return 0
+
+
+def explain() -> None:
+    print(f"""== How to read this
+- Each simulated host is one JSON file in {STATE_DIR}: services, files (config.toml, buildkitd.toml, the CNI
+  conf), registry, HNS networks, events. `make try PLAYBOOK=...` runs your own playbook against such hosts.
+- A round trip is one WinRM request and answer (a command, or one chunk of a file transfer). Each of our modules
+  costs 1 on a converged host and at most 3 when it changes something; `raw` is win_reboot's own commands
+  (the reboot after enabling Containers), the ansible.windows entries are its modules.
+- containerd's config.toml is containerd's own defaults for its version with your containerd_config merged
+  over them; each host's config.toml and buildkitd.toml are copied out to {DEMO_DIR / "files"}/<host>/.
+- The buildx client is this machine with a stand-in docker CLI, not Docker: nothing was built for real.""")
 
 
 if __name__ == "__main__":

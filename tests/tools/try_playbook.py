@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         overlay.write_text(json.dumps(OVERLAY))
         inventories = ["-i", str(opts.inventory.resolve()), "-i", str(overlay)]
     extra = [a for a in opts.args if a != "--"]
-    server = demo.fake_github.start()
+    server = demo.fake_github.start(demo.RELEASES)
     try:
         release = TRY_DIR / "release-vars.json"
         release.write_text(json.dumps(demo.release_vars(server, TRY_DIR / "downloads")))

@@ -32,7 +32,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "base_image": {"type": "str"},
     "nodes": {"type": "dict", "default": {}},
     "network_url": {"type": "str"},
-    "image_name": {"type": "str", "default": "wcow-smoke:buildx"},
+    "image_name": {"type": "str", "default": ""},
     "docker_cli": {"type": "str", "default": "docker"},
     "docker_config": {"type": "str"},
     "timeout": {"type": "int", "default": 1800},
@@ -140,7 +140,9 @@ class ActionModule(WindowsAction):
         image, build = self._base_image(args, node)
         dockerfile = _smoke.dockerfile(image, args["network_url"])
         argv = base + ["build", "--builder", args["builder"], "--platform", args["platform"], "--progress", "plain",
-                       "--output", f"type=image,name={args['image_name']}"]
+                       # Unnamed, BuildKit's image exporter reports the digest and leaves no image in the builder's
+                       # store (exporter/containerimage: images are created only for names): nothing to clean up.
+                       "--output", f"type=image,name={args['image_name']}" if args["image_name"] else "type=image"]
         result: dict[str, t.Any] = {"builder": args["builder"], "expected_node": node.get("Name") if node else None,
                                     "endpoint": node.get("Endpoint") if node else None, "base_image": image,
                                     "node_build": build, "dockerfile": dockerfile,

@@ -28,9 +28,9 @@ description:
     On a Windows client the host scripts of M(wcow.buildkit.win_smoke_build) start C(docker.exe) the same way
     (outside the WinRM shell) in O(work_dir) and poll it; one round trip reads the builder list first and one
     reads the metadata and removes the folder at the end.
-  - The image is exported as O(image_name) into the builder's image store (buildkitd's containerd namespace), as
-    a C(--output type=image) does; without an output the remote driver would keep it only in the build cache and
-    report no digest.
+  - The result is exported as an image (C(--output type=image)), so BuildKit reports its digest; unnamed (the
+    default) it leaves no image in the builder's store (BuildKit names images only when asked), so there is
+    nothing to clean up on the builders. Without an output the remote driver would report no digest.
   - Intended to be used through the role C(wcow.buildkit.smoke_test).
 author:
   - wcow.buildkit contributors (@wcow-buildkit)
@@ -71,9 +71,11 @@ options:
     description: When set, one more C(RUN curl.exe --head <url>) step proves DNS and outbound HTTPS from a build step.
     type: str
   image_name:
-    description: Name of the image the build exports into the builder's image store.
+    description:
+      - Name under which the builder keeps the image in its image store (buildkitd's containerd namespace
+        C(buildkit)); remove it yourself with C(ctr -n buildkit images rm). Empty keeps no image.
     type: str
-    default: wcow-smoke:buildx
+    default: ""
   docker_cli:
     description: The docker CLI (or the standalone buildx binary) on the client. On a Windows client the full path
       of C(docker.exe) (the build runs detached, without the user's PATH; the standalone C(buildx.exe) is refused

@@ -359,6 +359,8 @@ def build(host: Host, daemon: dict[str, t.Any], values: dict[str, list[str]],
                 return _failed(progress, error)
         seconds = 1.4
     progress.lines += lines + [f"#{number} DONE {seconds:.1f}s"]
+    # For assertions: which daemon solved what (an unnamed image leaves no other trace on the builder).
+    host.event("buildkit_solved", image["digest"], ",".join(names) or "-")
     metadata = (values.get("metadata-file") or [None])[-1]
     if metadata:
         host.write_file(metadata, json.dumps({"containerimage.digest": image["digest"],

@@ -110,12 +110,12 @@ class ActionModule(WindowsAction):
         base, env = _buildx.base_argv(args["docker_cli"], args["docker_config"])
         posix: PosixHost | None = None
         if windows:
-            if not re.match(r"^[A-Za-z]:\\", args["docker_cli"]) or _buildx.is_standalone(args["docker_cli"]):
+            if not re.match(r"^[A-Za-z]:\\", args["docker_cli"]):
                 raise ModuleFailure(f"docker_cli: '{args['docker_cli']}': on a Windows client give the full path of "
-                                    "docker.exe (for example C:\\Program Files\\Docker\\Docker\\resources\\bin\\"
-                                    "docker.exe); the build runs detached, where neither PATH nor DOCKER_CONFIG (the "
-                                    "standalone buildx.exe) can be relied on.", option="docker_cli")
-            runner = self._windows_runner(host)
+                                    "docker.exe or buildx.exe (for example C:\\Program Files\\Docker\\Docker\\"
+                                    "resources\\bin\\docker.exe); the build runs detached, where PATH cannot be relied "
+                                    "on.", option="docker_cli")
+            runner = self._windows_runner(host, env)
         else:
             posix = PosixHost(self, task_vars.get("inventory_hostname", "?"), sudoable=True)
             runner = self._posix_runner(posix, env)
@@ -162,10 +162,14 @@ class ActionModule(WindowsAction):
         return run
 
     @staticmethod
-    def _windows_runner(host: WindowsHost) -> t.Callable[[list[str]], tuple[int, str, str]]:
+    def _windows_runner(host: WindowsHost, env: dict[str, str]) -> t.Callable[[list[str]], tuple[int, str, str]]:
+        # The standalone buildx.exe finds its config through DOCKER_CONFIG only (docker.exe takes --config).
+        environment = {"Environment": [f"{k}={v}" for k, v in env.items()]} if env else {}
+
         def run(argv: list[str]) -> tuple[int, str, str]:
             try:
-                answer = host.run_one("run_command", {"FilePath": argv[0], "Arguments": join_win32(argv[1:])})
+                answer = host.run_one("run_command", {"FilePath": argv[0], "Arguments": join_win32(argv[1:]),
+                                                      **environment})
             except HostError as exc:
                 return 127, "", exc.stderr or exc.message
             return int(answer.get("rc", 1)), str(answer.get("stdout") or ""), str(answer.get("stderr") or "")
@@ -181,7 +185,10 @@ class ActionModule(WindowsAction):
         host.run_one("smoke_build_start", {
             "Context": context, "Dockerfile": dockerfile, "HelloText": _smoke.HELLO_TEXT, "Buildctl": argv[0],
             "Arguments": join_win32(argv[1:] + ["--metadata-file", metadata, context]), "LogPath": log,
-            "RcPath": rc_path})
+            "RcPath": rc_path,
+            # cmd.exe sets DOCKER_CONFIG for the detached process (which gets none of this session's environment):
+            # the standalone buildx.exe reads its builders there (empty: %USERPROFILE%\.docker, buildx's default).
+            "DockerConfig": args["docker_config"] or ""})
         text, offset, polls, waited = "", 0, 0, 0
         answer: dict[str, t.Any] = {}
         while True:

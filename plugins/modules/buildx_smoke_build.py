@@ -43,7 +43,7 @@ attributes:
     description: Nothing to compare.
   platform:
     description: Linux and macOS clients with the docker CLI and buildx (or the standalone buildx binary); Windows
-      clients with C(docker.exe) and its buildx plugin.
+      clients with C(docker.exe) and its buildx plugin, or the standalone C(buildx.exe) (a build host without docker).
     support: full
     platforms: [posix, windows]
 options:
@@ -78,8 +78,8 @@ options:
     default: ""
   docker_cli:
     description: The docker CLI (or the standalone buildx binary) on the client. On a Windows client the full path
-      of C(docker.exe) (the build runs detached, without the user's PATH; the standalone C(buildx.exe) is refused
-      there, as C(DOCKER_CONFIG) would not reach it).
+      of C(docker.exe) or C(buildx.exe) (the build runs detached, without the user's PATH; C(DOCKER_CONFIG) is set
+      for it from O(docker_config)).
     type: str
     default: docker
   docker_config:

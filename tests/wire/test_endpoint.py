@@ -17,11 +17,13 @@ def _encoded(script: str) -> list[str]:
     return ["-NoProfile", "-EncodedCommand", base64.b64encode(script.encode("utf-16-le")).decode()]
 
 
+# ca_trust_path=None: pywinrm's default ('legacy_requests') reads REQUESTS_CA_BUNDLE and warns that it will stop;
+# these endpoints are plain HTTP or trusted explicitly, so no environment CA is wanted.
 @pytest.fixture
 def ntlm(listener):
     endpoint = listener()
     protocol = Protocol(f"http://127.0.0.1:{endpoint.port}/wsman", transport="ntlm", username="vagrant",
-                        password="vagrant", operation_timeout_sec=1, read_timeout_sec=5)
+                        password="vagrant", operation_timeout_sec=1, read_timeout_sec=5, ca_trust_path=None)
     return endpoint, protocol
 
 
@@ -48,7 +50,7 @@ def test_plain_soap_over_http_is_refused_without_ntlm(listener):
 def test_wrong_ntlm_password_is_rejected(listener):
     endpoint = listener()
     protocol = Protocol(f"http://127.0.0.1:{endpoint.port}/wsman", transport="ntlm", username="vagrant",
-                        password="wrong")
+                        password="wrong", ca_trust_path=None)
     with pytest.raises(InvalidCredentialsError):
         protocol.open_shell()
 
@@ -59,7 +61,7 @@ def test_basic_over_https_validates_against_the_test_ca(listener):
     assert Protocol(url, transport="basic", username="vagrant", password="vagrant",
                     ca_trust_path=endpoint.ca_path).open_shell()
     with pytest.raises(requests.exceptions.SSLError):
-        Protocol(url, transport="basic", username="vagrant", password="vagrant").open_shell()
+        Protocol(url, transport="basic", username="vagrant", password="vagrant", ca_trust_path=None).open_shell()
 
 
 def test_unknown_shell_is_the_shell_not_found_fault(ntlm):
@@ -101,7 +103,7 @@ def test_command_line_over_cmd_exe_limit_fails_like_cmd(ntlm):
 def test_slow_host_pays_latency_on_every_request(listener):
     endpoint = listener(latency_ms=150)
     protocol = Protocol(f"http://127.0.0.1:{endpoint.port}/wsman", transport="ntlm", username="vagrant",
-                        password="vagrant")
+                        password="vagrant", ca_trust_path=None)
     started = time.monotonic()
     protocol.open_shell()
     assert time.monotonic() - started >= 0.15 * endpoint.counts.requests

@@ -10,6 +10,8 @@ import os
 import pathlib
 import sys
 
+import pytest
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "fixtures" / "docker_cli"))
 if str(REPO / ".collections") not in sys.path:
@@ -140,45 +142,24 @@ def test_check_mode_on_fresh_hosts_builds_nothing(simulator, fake_github, tmp_pa
     assert run.result("client")["msg"] == "check mode: no builder 'wcow' yet; the smoke build would run through it"
 
 
-def test_a_windows_client_builds_through_the_remote_builder(simulator, fake_github, tmp_path):
-    """A simulated Windows workstation with docker.exe as the client: the same build, started detached by
-    smoke_build_start.ps1 (docker.exe in buildctl's place) and polled; the folder is gone afterwards."""
+# docker.exe on a Windows workstation; the standalone buildx.exe on a build host without docker, in a config folder
+# that is not the default: the detached process gets none of the session's environment, so cmd.exe sets
+# DOCKER_CONFIG for it, without which buildx.exe would not find the builder the role made there.
+WINDOWS_CLIENTS = {
+    "docker.exe": ("C:\\Program Files\\Docker\\docker.exe", "C:\\Users\\builder\\.docker", b"SIMULATED-EXE docker 1"),
+    "standalone buildx.exe": ("C:\\Tools\\buildx.exe", "C:\\ci\\docker-config", b"SIMULATED-EXE buildx 0.36.1"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WINDOWS_CLIENTS))
+def test_a_windows_client_builds_through_the_remote_builder(simulator, fake_github, tmp_path, kind):
+    """A simulated Windows client: the same build, started detached by smoke_build_start.ps1 (the client's program
+    in buildctl's place) and polled; the folder is gone afterwards."""
     import base64  # pylint: disable=import-outside-toplevel
     import hashlib  # pylint: disable=import-outside-toplevel
     from wcow_sim.state import new_state  # pylint: disable=import-outside-toplevel
-    docker, config = "C:\\Program Files\\Docker\\docker.exe", "C:\\Users\\builder\\.docker"
+    docker, config, data = WINDOWS_CLIENTS[kind]
     state = new_state(22631)
-    data = b"SIMULATED-EXE docker 1"
-    state["files"][docker.lower()] = {"path": docker, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
-                                      "content": base64.b64encode(data).decode()}
-    simulator.write_state(state, "wclient")
-    site = Site(simulator, fake_github, tmp_path)
-    client = {"buildx_builder_docker_cli": docker, "buildx_builder_docker_config": config}
-    simulator.inventory = lambda hosts, group="windows_builders": site._inventory(  # pylint: disable=protected-access
-        hosts, client, "wclient")
-    extra = {k: v for k, v in site.extra.items() if k != "buildx_builder_docker_config"}
-    run = simulator.run(SITE, {"win1": {"sim_build": 20348}}, "-e", json.dumps(extra), env=site.env)
-    assert run.rc == 0, run.stdout + run.stderr
-    result = run.result("wclient")
-    assert result["node"] == "win1" and result["base_image"] == "mcr.microsoft.com/windows/nanoserver:ltsc2022"
-    assert result["digest"] in _solved(run.state("win1")) and _images(run.state("win1")) == {}
-    assert not [f for f in run.state("wclient")["files"] if "buildx-smoke" in f]
-    events = run.state("wclient")["events"]
-    assert any(e.startswith("smoke_build_start ") and e.endswith(docker) for e in events), events
-    # ls, start, the polls, metadata + cleanup: each one round trip
-    trips = run.state("wclient")["stats"]["by_module"]["wcow.buildkit.buildx_smoke_build"]["round_trips"]
-    assert trips == 3 + result["polls"], (trips, result["polls"])
-
-
-def test_a_windows_build_host_with_the_standalone_buildx_builds_through_the_remote_builder(simulator, fake_github, tmp_path):
-    """buildx.exe without docker: the detached process gets no session environment, so cmd.exe sets DOCKER_CONFIG
-    for it; without that the standalone buildx would not find the builder the role made in that folder."""
-    import base64  # pylint: disable=import-outside-toplevel
-    import hashlib  # pylint: disable=import-outside-toplevel
-    from wcow_sim.state import new_state  # pylint: disable=import-outside-toplevel
-    docker, config = "C:\\Tools\\buildx.exe", "C:\\ci\\docker-config"
-    state = new_state(22631)
-    data = b"SIMULATED-EXE buildx 0.36.1"
     state["files"][docker.lower()] = {"path": docker, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                                       "content": base64.b64encode(data).decode()}
     simulator.write_state(state, "wclient")

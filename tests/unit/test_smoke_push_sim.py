@@ -187,6 +187,17 @@ def test_docker_config_auth_keeps_other_keys_and_refuses_bad_json():
         _login(host, "r.example:5000")
 
 
+def test_docker_config_auth_fills_an_auths_key_that_is_null():
+    """`"auths": null` is valid JSON that docker/cli reads as no logins; ConvertFrom-Json gives the property with a
+    $null value, and indexing its properties would throw "Cannot index into a null array." unless replaced."""
+    host = Host("h", new_state())
+    host.write_file(PROFILE_CONFIG, json.dumps({"auths": None, "detachKeys": "ctrl-e"}).encode())
+    assert docker_config_auth(host, {"Folder": "", "Registry": "r.example:5000"})["has_auth"] is False
+    assert _login(host, "r.example:5000")["has_auth"] is True
+    config = json.loads(host.read_text(PROFILE_CONFIG))
+    assert config["detachKeys"] == "ctrl-e" and list(config["auths"]) == ["r.example:5000"]
+
+
 def test_go_reads_no_credentials_from_a_config_with_a_bom():
     host = Host("h", new_state())
     host.write_file(PROFILE_CONFIG, b"\xef\xbb\xbf" + json.dumps({"auths": {"r:1": {"auth": "eDp5"}}}).encode())

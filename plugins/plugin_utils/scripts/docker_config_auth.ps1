@@ -28,8 +28,10 @@ if (Test-Path -LiteralPath $path -PathType Leaf) {
         }
     }
 }
-if (-not $config.PSObject.Properties['auths']) {
-    $config | Add-Member -NotePropertyName 'auths' -NotePropertyValue (New-Object PSObject)
+# Missing, or "auths": null (valid JSON that docker reads as no logins; ConvertFrom-Json keeps the property with a
+# $null value, whose properties cannot be indexed): a new empty object.
+if ($null -eq $config.PSObject.Properties['auths'] -or $null -eq $config.auths) {
+    $config | Add-Member -NotePropertyName 'auths' -NotePropertyValue (New-Object PSObject) -Force
 }
 $entry = $config.auths.PSObject.Properties[$Registry]
 $hasAuth = [bool]($entry -and $entry.Value.PSObject.Properties['auth'] -and $entry.Value.auth)

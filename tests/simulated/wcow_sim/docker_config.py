@@ -51,7 +51,9 @@ def docker_config_auth(host: Host, params: dict[str, t.Any]) -> dict[str, t.Any]
                                     "or delete it, then run again.") from None
             if not isinstance(config, dict):
                 raise ScriptFailure(f"{path} is not valid JSON (not an object): fix or delete it, then run again.")
-    auths = config.setdefault("auths", {})
+    if config.get("auths") is None:  # missing or null: the script adds an empty object (Add-Member -Force)
+        config["auths"] = {}
+    auths = config["auths"]
     has_auth = bool((auths.get(registry) or {}).get("auth"))
     changed = False
     if username:
